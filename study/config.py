@@ -1,0 +1,31 @@
+"""The top-level configuration: one typed node per stage, composed by Hydra.
+
+``conf/config.yaml`` fills these from the config groups under ``conf/``; the dataclasses
+are the schema, so an unknown key or a value of the wrong type fails at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from study.data.config import DataConfig, SynthConfig
+from study.engines.config import EngineConfig, ModelConfig
+from study.variance.config import VarianceConfig
+
+
+@dataclass
+class Config:
+    # Which stage to run (see study.stages.STAGES).
+    stage: str = "data"
+    # Output folder of the stage; created on success, untouched on failure.
+    out: str = "results"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    # Persona conditions (STUDY.md): none, own, other, assistant, archetype:NAME.
+    personas: list[str] = field(default_factory=lambda: ["none", "own", "other"])
+    # Sampled repetitions per (model, person, persona).
+    runs: int = 1
+    variance: VarianceConfig = field(default_factory=VarianceConfig)

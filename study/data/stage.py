@@ -1,0 +1,1 @@
+"""Placeholder: the data stage is built in issue 2."""

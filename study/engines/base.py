@@ -1,0 +1,82 @@
+"""The engine protocol: what every language-model adapter provides.
+
+Prompts are plain text. A request carries the character spans of the human responses
+inside its prompt (the text between ``<<`` and ``>>``); each adapter maps those spans
+onto its own tokens. The spans, not token ids, are the contract, so the llama.cpp,
+vLLM, OpenAI-compatible and simulated engines are interchangeable.
+
+Granularity follows the cost model of STUDY.md: one score request per
+(participant, persona) covers all its choice points in one forward pass; one sample
+request per (participant, persona, run) samples every choice point, each given the
+true history before it, reusing the evaluated prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    # Everything the model reads: persona preamble (if any) followed by the transcript.
+    prompt: str
+    # Character spans of the responses inside ``prompt`` (between the markers).
+    spans: tuple[Span, ...]
+    # Per choice point, the candidate responses whose normalised probabilities are
+    # wanted (discrete-choice experiments); None when not asked for.
+    options: tuple[tuple[str, ...], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    # Per choice point: minus the summed log-probability of the response's tokens.
+    nll: tuple[float, ...]
+    # Per choice point: how many tokens the response spanned.
+    n_tokens: tuple[int, ...]
+    # Per choice point: option -> probability normalised over the option set.
+    option_probs: tuple[Mapping[str, float], ...] | None
+    # Tokens the engine evaluated for this request (cost accounting).
+    tokens_evaluated: int
+    # Tokens in the prompt (the baseline the cost is compared against).
+    prompt_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRequest:
+    prompt: str
+    spans: tuple[Span, ...]
+    # The run's seed: a stable hash of (model, experiment, participant, persona, run).
+    seed: int
+    max_tokens: int = 16
+    temperature: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SampleResult:
+    # Per choice point: the generated text up to (not including) ``>>``.
+    responses: tuple[str, ...]
+    tokens_evaluated: int
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A language model that scores and samples transcripts."""
+
+    def fingerprint(self) -> Mapping[str, str]:
+        """What identifies this engine's outputs in the store: engine name and version,
+        model file sha256 or revision, and every setting that changes results."""
+        ...
+
+    def score(self, requests: Sequence[ScoreRequest]) -> Iterator[ScoreResult]:
+        """Score requests, yielding results in request order as each completes."""
+        ...
+
+    def sample(self, requests: Sequence[SampleRequest]) -> Iterator[SampleResult]:
+        """Sample requests, yielding results in request order as each completes."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,57 @@
+"""Typed records that flow between stages.
+
+A transcript is a Psych-201 ``text``: prose with each human response wrapped in
+``<<`` and ``>>``. Character offsets below always index that transcript string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ProfileValue = float | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicePoint:
+    """One human response inside a transcript.
+
+    ``start``/``end`` span the response text itself (between the markers), so
+    ``transcript[start:end] == response`` and the context the model sees before
+    answering is ``transcript[:start - 2]`` (everything before the ``<<``).
+    """
+
+    experiment: str
+    participant: str
+    index: int
+    response: str
+    start: int
+    end: int
+    rt: float | None = None
+
+    @property
+    def marker_start(self) -> int:
+        """Offset of the opening ``<<``."""
+        return self.start - 2
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A person in an experiment: transcript, typed profile and choice points.
+
+    ``profile`` holds every optional field of the source record (age, gender,
+    questionnaire scores, ...): numbers as floats, missing values as ``None`` and
+    never the string ``"nan"``; non-numeric text stays a string.
+    """
+
+    experiment: str
+    participant: str
+    transcript: str
+    profile: dict[str, ProfileValue] = field(default_factory=dict)
+    choices: tuple[ChoicePoint, ...] = ()
+    rts: tuple[float | None, ...] | None = None
+    source: str = ""
+    line: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.experiment, self.participant)
