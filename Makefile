@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
-LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python==\(.*\)/\1/p' requirements.lock)
+LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python==\([^ ]*\).*/\1/p' requirements.lock)
 LLAMA_TAG = $(shell $(PY) tools/llama_cmake_args.py --tag)
 WHEEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/study-wheels
 WHEELS = $(WHEEL_CACHE)/llama-$(LLAMA_VERSION)-$(LLAMA_TAG)
@@ -42,8 +42,7 @@ $(WHEELS)/.built: | $(PY)
 	touch $@
 
 $(INSTALLED): requirements.lock pyproject.toml $(WHEELS)/.built
-	$(UV) pip sync --quiet --python $(PY) --find-links $(WHEELS) \
-	  --no-build-package llama-cpp-python requirements.lock
+	$(UV) pip sync --quiet --python $(PY) --find-links $(WHEELS) requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
@@ -61,8 +60,16 @@ format: $(INSTALLED)
 	$(VENV)/bin/ruff format study tests bench analysis tools
 	$(VENV)/bin/ruff check --fix study tests bench analysis tools
 
-test: lint
+test: lint vllm-env
 	$(PY) -m pytest $(ARGS)
+
+# The vLLM CPU environment, Python 3.11 beside .venv (see tools/build_vllm_env.sh); the
+# vllm-marked tests and engine=vllm_server use it. ~2 min once.
+VLLM_VENV := .venv-vllm
+$(VLLM_VENV)/.installed: requirements-vllm.lock tools/build_vllm_env.sh
+	tools/build_vllm_env.sh $(VLLM_VENV)
+
+vllm-env: $(VLLM_VENV)/.installed
 
 lock: | $(PY)
 	$(UV) pip compile --quiet --python-version 3.12 --extra llm --extra dev --extra launchers \
