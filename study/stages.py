@@ -13,6 +13,7 @@ from typing import Any
 STAGES: dict[str, str] = {
     "data": "study.data.stage:run",
     "synth": "study.synth.stage:run",
+    "cards": "study.data.stage:run_cards",
 }
 
 

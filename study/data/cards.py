@@ -1,0 +1,173 @@
+"""Data cards computed from the data: counts, fields, distributions, options, quirks.
+
+A card is a plain dictionary (written as ``<experiment>.yaml``, the machine-readable
+half) and a Markdown rendering of it (``<experiment>.md``, see
+:mod:`study.data.card_markdown`). Everything numeric on a card comes from the tables
+the data stage writes; only the provenance (source, licence, citation) is read from
+the experiment's README.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from study.data.provenance import Provenance
+from study.data.tables import FIXED_PARTICIPANT_COLUMNS
+
+# A discrete-choice experiment: nobody gives more distinct responses than this.
+MAX_DISCRETE_OPTIONS = 12
+# The option set is fixed (listed on the card) when at least this share of
+# participants used every option the experiment has.
+FIXED_OPTIONS_SHARE = 0.5
+TOP_VALUES = 12
+
+
+def compute_card(
+    experiment: str,
+    participants: pl.DataFrame,
+    choices: pl.LazyFrame,
+    provenance: Provenance,
+    quirks: list[str],
+) -> dict[str, Any]:
+    """The card of one experiment from its rows of the two tables."""
+    people = participants.filter(pl.col("experiment") == experiment)
+    its_choices = choices.filter(pl.col("experiment") == experiment)
+    per_person = (
+        its_choices.group_by("participant")
+        .agg(pl.col("response").n_unique().alias("distinct"))
+        .collect()
+    )
+    response_counts = (
+        its_choices.group_by("response")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "response"], descending=[True, False])
+        .collect()
+    )
+    lengths = its_choices.select(pl.col("response").str.len_chars().alias("chars")).collect()
+    rts = its_choices.select("rt").drop_nulls().collect()
+    discrete, options = option_set(per_person["distinct"], response_counts["response"])
+    return {
+        "experiment": experiment,
+        "source": provenance.source,
+        "licence": provenance.licence,
+        "citation": provenance.citations,
+        "counts": {
+            "participants": people.height,
+            "choices": int(response_counts["n"].sum()),
+            "choices_per_participant": describe(people["n_choices"]),
+            "transcript_chars": describe(people["transcript_chars"]),
+            "response_chars": describe(lengths["chars"]),
+        },
+        "experiment_field": top_values(people["experiment_field"], 3),
+        "fields": {
+            name: describe_field(people[name])
+            for name in people.columns
+            if name not in FIXED_PARTICIPANT_COLUMNS and people[name].null_count() < people.height
+        },
+        "responses": {
+            "distinct": response_counts.height,
+            "top": {r: int(n) for r, n in response_counts.head(TOP_VALUES).iter_rows()},
+            "distinct_per_participant": describe(per_person["distinct"]),
+        },
+        "rts": describe(rts["rt"]) if rts.height else None,
+        "discrete": discrete,
+        "options": options,
+        "quirks": quirks,
+    }
+
+
+def option_set(
+    distinct_per_person: pl.Series, responses: pl.Series
+) -> tuple[bool, list[str] | None]:
+    """Whether the experiment is a discrete choice, and its fixed option list if it has one.
+
+    >>> option_set(pl.Series([2, 2, 1]), pl.Series(["L", "R"]))
+    (True, ['L', 'R'])
+    >>> option_set(pl.Series([2, 2, 2]), pl.Series(list("ABCDEF")))
+    (True, None)
+    """
+    if distinct_per_person.is_empty() or distinct_per_person.max() > MAX_DISCRETE_OPTIONS:  # type: ignore[operator]
+        return False, None
+    n_options = responses.len()
+    used_all = (distinct_per_person == n_options).mean()
+    if used_all is not None and float(used_all) >= FIXED_OPTIONS_SHARE:  # type: ignore[arg-type]
+        return True, sorted(responses.to_list())
+    return True, None
+
+
+def describe(values: pl.Series) -> dict[str, float | int] | None:
+    """min, quartiles, max and mean of a numeric column (nulls dropped)."""
+    present = values.drop_nulls()
+    if present.is_empty():
+        return None
+    stats = {
+        "min": present.min(),
+        "q25": present.quantile(0.25, interpolation="linear"),
+        "median": present.median(),
+        "q75": present.quantile(0.75, interpolation="linear"),
+        "max": present.max(),
+        "mean": present.mean(),
+    }
+    return {name: tidy_number(value) for name, value in stats.items()}  # type: ignore[arg-type]
+
+
+def describe_field(values: pl.Series) -> dict[str, Any]:
+    """A profile field's type, how often it is present, and its distribution."""
+    summary: dict[str, Any] = {
+        "type": "number" if values.dtype == pl.Float64 else "text",
+        "present": values.len() - values.null_count(),
+        "missing": values.null_count(),
+    }
+    if values.dtype == pl.Float64:
+        summary["distribution"] = describe(values)
+    else:
+        summary["distinct"] = values.drop_nulls().n_unique()
+        summary["top"] = top_values(values, TOP_VALUES)
+    return summary
+
+
+def top_values(values: pl.Series, k: int) -> dict[str, int]:
+    """The k most frequent values with their counts (ties broken alphabetically)."""
+    counts = (
+        values.drop_nulls()
+        .cast(pl.String)
+        .value_counts(name="n")
+        .sort(["n", values.name], descending=[True, False])
+        .head(k)
+    )
+    return {str(v): int(n) for v, n in counts.iter_rows()}
+
+
+def tidy_number(value: float | int) -> float | int:
+    """Round to 4 significant digits; whole numbers become ints (cards are read by people).
+
+    >>> tidy_number(3.14159), tidy_number(12.0), tidy_number(123456.7)
+    (3.142, 12, 123457)
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        return value
+    if value.is_integer():
+        return int(value)
+    digits = 4 - math.floor(math.log10(abs(value))) - 1
+    rounded = round(value, max(digits, 0))
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def write_card_yaml(card: dict[str, Any], path: Path) -> None:
+    """The machine-readable card (key order kept, so the file diffs well)."""
+    text = yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(f"# Generated by `python -m study stage=cards`; do not edit.\n{text}")
+
+
+def read_card_yaml(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        card = yaml.safe_load(handle)
+    if not isinstance(card, dict):
+        raise ValueError(f"{path}: a data card must be a YAML mapping")
+    return card
