@@ -25,6 +25,8 @@ MAX_DISCRETE_OPTIONS = 12
 # participants used every option the experiment has.
 FIXED_OPTIONS_SHARE = 0.5
 TOP_VALUES = 12
+# Transcripts longer than this get a quirk line (they stress context windows).
+LONG_TRANSCRIPT_CHARS = 50_000
 
 
 def compute_card(
@@ -51,7 +53,7 @@ def compute_card(
     lengths = its_choices.select(pl.col("response").str.len_chars().alias("chars")).collect()
     rts = its_choices.select("rt").drop_nulls().collect()
     discrete, options = option_set(per_person["distinct"], response_counts["response"])
-    return {
+    card = {
         "experiment": experiment,
         "source": provenance.source,
         "licence": provenance.licence,
@@ -79,6 +81,46 @@ def compute_card(
         "options": options,
         "quirks": quirks,
     }
+    card["quirks"] = sorted({*quirks, *derived_quirks(card)})
+    return card
+
+
+def derived_quirks(card: dict[str, Any]) -> list[str]:
+    """Quirks visible in the computed card (the loader notes those of the raw format)."""
+    quirks = []
+    for raw in card["experiment_field"]:
+        if any(sep in raw.strip("/\\") for sep in "/\\"):
+            quirks.append(
+                "the raw `experiment` field holds a file path, not a name; the `experiment` "
+                "column uses the folder name instead (raw value kept as `experiment_field`)"
+            )
+        elif raw != card["experiment"]:
+            quirks.append(
+                f"the raw `experiment` field (`{raw}`) differs from the folder name, which "
+                "the `experiment` column uses (raw value kept as `experiment_field`)"
+            )
+    longest = (card["counts"]["transcript_chars"] or {}).get("max", 0)
+    if longest > LONG_TRANSCRIPT_CHARS:
+        quirks.append(f"very long transcripts (up to {longest} characters)")
+    if (card["counts"]["response_chars"] or {}).get("max", 0) > 1:
+        example = max(card["responses"]["top"], key=len)
+        quirks.append(
+            f"responses longer than one character (e.g. `{example}`): a response may span "
+            "several tokens"
+        )
+    per_person = card["responses"]["distinct_per_participant"] or {}
+    if card["discrete"] and not card["options"] and card["responses"]["distinct"] > 2:
+        quirks.append(
+            f"option labels differ between participants ({card['responses']['distinct']} "
+            "distinct responses in all); there is no experiment-wide option list"
+        )
+        if per_person.get("max", 0) > 2:
+            quirks.append(
+                f"a participant gives up to {per_person['max']} distinct responses "
+                f"(median {per_person['median']}): check whether every choice point offers "
+                "all of a participant's options, or only some"
+            )
+    return quirks
 
 
 def option_set(

@@ -21,9 +21,13 @@ import string
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit
 
 LETTERS = np.array(list(string.ascii_uppercase))
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function (numpy's own, to spare the command line importing scipy)."""
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass
