@@ -37,8 +37,13 @@ def choose(flags: set[str], machine: str) -> tuple[str, list[str]]:
     avx2 = {"avx", "avx2", "fma", "f16c"}
     avx512 = {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"}
     if avx2 <= flags and avx512 <= flags:
-        opts = ["-DGGML_AVX=ON", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON",
-                "-DGGML_AVX512=ON"]
+        opts = [
+            "-DGGML_AVX=ON",
+            "-DGGML_AVX2=ON",
+            "-DGGML_FMA=ON",
+            "-DGGML_F16C=ON",
+            "-DGGML_AVX512=ON",
+        ]
         if "avx512_vnni" in flags:
             opts.append("-DGGML_AVX512_VNNI=ON")
         if "avx512vbmi" in flags:
@@ -47,8 +52,14 @@ def choose(flags: set[str], machine: str) -> tuple[str, list[str]]:
             opts.append("-DGGML_AVX512_BF16=ON")
         return "avx512", base + opts + COMMON
     if avx2 <= flags:
-        return "avx2", [*base, "-DGGML_AVX=ON", "-DGGML_AVX2=ON", "-DGGML_FMA=ON",
-                        "-DGGML_F16C=ON", *COMMON]
+        return "avx2", [
+            *base,
+            "-DGGML_AVX=ON",
+            "-DGGML_AVX2=ON",
+            "-DGGML_FMA=ON",
+            "-DGGML_F16C=ON",
+            *COMMON,
+        ]
     if "avx" in flags:
         return "avx", [*base, "-DGGML_AVX=ON", "-DGGML_AVX2=OFF", "-DGGML_FMA=OFF", *COMMON]
     return "sse", [*base, "-DGGML_AVX=OFF", "-DGGML_AVX2=OFF", "-DGGML_FMA=OFF", *COMMON]
