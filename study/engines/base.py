@@ -9,6 +9,22 @@ Granularity follows the cost model of STUDY.md: one score request per
 (participant, persona) covers all its choice points in one forward pass; one sample
 request per (participant, persona, run) samples every choice point, each given the
 true history before it, reusing the evaluated prefix.
+
+Tokenisation contract (all engines that tokenise): the prompt is cut at every span
+boundary and each piece is tokenised on its own (the first with the model's BOS), so
+a response's tokens are exactly the tokens of the response text, never a token that
+straddles ``<<`` or ``>>``. The NLL of a response is minus the summed log-probability
+of those tokens given every token before them. This is what "the tokens between
+``<<`` and ``>>``" means here, and it makes one-pass scoring equal to scoring each
+choice point alone (see study.engines.pieces for the cutting).
+
+``tags`` say whom a request is about (experiment, participant, persona). Real engines
+ignore them; the simulated engine draws its person and persona effects from them; the
+store keys include them.
+
+Notes for adapter authors (part B: vLLM and OpenAI-compatible engines): implement
+every method of :class:`Engine`; ``chat_prompt`` may return None when the model has no
+chat template, which makes the ``assistant`` persona a configuration error.
 """
 
 from __future__ import annotations
@@ -18,6 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 Span = tuple[int, int]
+Tags = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +46,10 @@ class ScoreRequest:
     # Per choice point, the candidate responses whose normalised probabilities are
     # wanted (discrete-choice experiments); None when not asked for.
     options: tuple[tuple[str, ...], ...] | None = None
+    tags: Tags = ()
+    # Length of the prompt's leading chat-template text (the `assistant` persona), in
+    # which special-token markup is read as special tokens; 0 when there is none.
+    template_chars: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +64,9 @@ class ScoreResult:
     tokens_evaluated: int
     # Tokens in the prompt (the baseline the cost is compared against).
     prompt_tokens: int
+    # Per choice point: how many prompt tokens before it the model could not see
+    # because the prompt exceeded its context window (0 when it fitted).
+    dropped_tokens: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +77,20 @@ class SampleRequest:
     seed: int
     max_tokens: int = 16
     temperature: float = 1.0
+    # As in ScoreRequest; the simulated engine samples from these.
+    options: tuple[tuple[str, ...], ...] | None = None
+    tags: Tags = ()
+    template_chars: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class SampleResult:
-    # Per choice point: the generated text up to (not including) ``>>``.
+    # Per choice point: the generated text up to (not including) ``>>``; a response
+    # that hit max_tokens without ``>>`` is returned as generated.
     responses: tuple[str, ...]
     tokens_evaluated: int
+    # Tokens in the prompt (cost baseline).
+    prompt_tokens: int = 0
 
 
 @runtime_checkable
@@ -69,6 +100,15 @@ class Engine(Protocol):
     def fingerprint(self) -> Mapping[str, str]:
         """What identifies this engine's outputs in the store: engine name and version,
         model file sha256 or revision, and every setting that changes results."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes as a prompt (dry runs and cost accounting)."""
+        ...
+
+    def chat_prompt(self, user: str) -> str | None:
+        """The model's chat template applied to one user message, ending where the
+        assistant's reply begins; None when the model has no chat template."""
         ...
 
     def score(self, requests: Sequence[ScoreRequest]) -> Iterator[ScoreResult]:

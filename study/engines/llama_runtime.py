@@ -1,0 +1,196 @@
+"""A thin layer over llama-cpp-python's low-level (C API) bindings.
+
+The high-level ``llama_cpp.Llama`` class asks for logits either at every position or at
+the last one only; scoring needs them at exactly the positions that predict a response
+token (Gemma 3's vocabulary has 262,144 entries: copying logits everywhere halves the
+speed). So this module drives ``llama_decode`` with its own batch, whose per-token
+``logits`` flags request outputs where they are needed, and exposes the KV-cache
+operations that sampling uses to roll back to a prefix.
+
+One sequence (id 0) is used. ``swa_full`` is on: models with sliding-window attention
+(Gemma 3) otherwise evict cache cells that a rollback needs again.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+
+# llama-cpp-python prints every llama.cpp log line to stderr unless its logger's level
+# says otherwise; keep errors only.
+logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+
+
+class LlamaRuntimeError(RuntimeError):
+    """llama.cpp refused an operation (load, decode, cache edit)."""
+
+
+def default_threads() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class LlamaRuntime:
+    """A loaded model with one context (KV cache) and one reusable batch."""
+
+    def __init__(
+        self, path: Path, *, n_ctx: int | None, n_batch: int, n_threads: int | None
+    ) -> None:
+        llama_cpp.llama_backend_init()
+        model_params = llama_cpp.llama_model_default_params()
+        model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
+        if not model:
+            raise LlamaRuntimeError(f"llama.cpp could not load the model file {path}")
+        self.model = model
+        self.vocab = llama_cpp.llama_model_get_vocab(model)
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
+        self.n_ctx_train = int(llama_cpp.llama_model_n_ctx_train(model))
+        self.n_params = int(llama_cpp.llama_model_n_params(model))
+        self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
+        threads = n_threads or default_threads()
+        ctx_params = llama_cpp.llama_context_default_params()
+        ctx_params.n_ctx = min(n_ctx or self.n_ctx_train, self.n_ctx_train)
+        ctx_params.n_batch = n_batch
+        ctx_params.n_ubatch = n_batch
+        ctx_params.n_seq_max = 1
+        ctx_params.n_threads = threads
+        ctx_params.n_threads_batch = threads
+        ctx_params.swa_full = True
+        ctx_params.no_perf = True
+        ctx = llama_cpp.llama_init_from_model(model, ctx_params)
+        if not ctx:
+            llama_cpp.llama_model_free(model)
+            raise LlamaRuntimeError(f"llama.cpp could not create a context for {path}")
+        self.ctx = ctx
+        self.n_ctx = int(llama_cpp.llama_n_ctx(ctx))
+        self.n_batch = n_batch
+        self.n_threads = threads
+        self.memory = llama_cpp.llama_get_memory(ctx)
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._closed = False
+
+    # -- tokens ---------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, bos: bool, special: bool = False) -> list[int]:
+        """Token ids of ``text``; ``bos`` adds the model's BOS if it uses one;
+        ``special`` parses special-token text (chat templates) as special tokens."""
+        data = text.encode()
+        capacity = len(data) + 8
+        buffer = (llama_cpp.llama_token * capacity)()
+        count = llama_cpp.llama_tokenize(
+            self.vocab, data, len(data), buffer, capacity, bos and self.add_bos, special
+        )
+        if count < 0:  # pragma: no cover - capacity is always enough
+            raise LlamaRuntimeError(f"tokenizer needed {-count} slots, had {capacity}")
+        return list(buffer[:count])
+
+    def piece(self, token: int) -> bytes:
+        """The bytes token ``token`` stands for (special tokens as their text)."""
+        buffer = ctypes.create_string_buffer(64)
+        size = llama_cpp.llama_token_to_piece(self.vocab, token, buffer, 64, 0, True)
+        if size < 0:
+            buffer = ctypes.create_string_buffer(-size)
+            size = llama_cpp.llama_token_to_piece(self.vocab, token, buffer, -size, 0, True)
+        return buffer.raw[:size]
+
+    def is_end_of_generation(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+
+    def metadata(self, key: str) -> str | None:
+        """A string from the GGUF header, e.g. ``tokenizer.chat_template``."""
+        size = 1 << 16
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_model_meta_val_str(self.model, key.encode(), buffer, size)
+            if n < 0:
+                return None
+            if n < size:
+                return buffer.value.decode("utf-8", errors="replace")
+            size = n + 1
+
+    def token_text(self, token: int) -> str:
+        return self.piece(token).decode("utf-8", errors="replace")
+
+    # -- evaluation -----------------------------------------------------------------
+
+    def decode(self, tokens: Sequence[int], start: int, outputs: Sequence[bool]) -> None:
+        """Evaluate ``tokens`` at positions ``start, start+1, ...`` of sequence 0,
+        keeping logits for the tokens flagged in ``outputs`` (at most n_batch tokens)."""
+        n = len(tokens)
+        if n == 0:
+            return
+        if n > self.n_batch:
+            raise ValueError(f"{n} tokens exceed the batch size {self.n_batch}")
+        batch = self._batch
+        batch.n_tokens = n
+        for i in range(n):
+            batch.token[i] = tokens[i]
+            batch.pos[i] = start + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = 1 if outputs[i] else 0
+        status = llama_cpp.llama_decode(self.ctx, batch)
+        if status != 0:
+            raise LlamaRuntimeError(f"llama_decode failed with status {status}")
+
+    def logits(self, index: int) -> np.ndarray:
+        """A copy of the logits of the ``index``-th token of the last decoded batch."""
+        pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
+
+    def clear(self) -> None:
+        """Forget everything evaluated so far."""
+        llama_cpp.llama_memory_clear(self.memory, True)
+
+    def truncate(self, position: int) -> None:
+        """Drop the cache from ``position`` on (roll back to a prefix)."""
+        if not llama_cpp.llama_memory_seq_rm(self.memory, 0, position, -1):
+            raise LlamaRuntimeError(f"llama.cpp could not roll the cache back to {position}")
+
+    # -- sampling -------------------------------------------------------------------
+
+    def sampler(self, seed: int, temperature: float) -> ctypes.c_void_p:
+        """A sampler chain: temperature then a seeded draw (greedy at temperature 0)."""
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        if temperature <= 0.0:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
+        else:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(temperature))
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(seed))
+        return chain
+
+    def sample(self, chain: ctypes.c_void_p, index: int) -> int:
+        """Draw the next token from the logits of batch token ``index``."""
+        return int(llama_cpp.llama_sampler_sample(chain, self.ctx, index))
+
+    @staticmethod
+    def free_sampler(chain: ctypes.c_void_p) -> None:
+        llama_cpp.llama_sampler_free(chain)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        llama_cpp.llama_batch_free(self._batch)
+        llama_cpp.llama_free(self.ctx)
+        llama_cpp.llama_model_free(self.model)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities from logits, in float64 (sums over 262k entries need it).
+
+    >>> np.round(np.exp(log_softmax(np.array([0.0, 0.0], dtype=np.float32))), 3)
+    array([0.5, 0.5])
+    """
+    values = logits.astype(np.float64)
+    top = values.max()
+    return values - (top + np.log(np.exp(values - top).sum()))

@@ -1,0 +1,119 @@
+"""A KV cache that streams a prompt longer than the model's context window.
+
+Tokens are appended in batches; logits are read only where asked. While the prompt fits
+the context window this is plain one-pass evaluation. When the next batch would not
+fit, the cache is rebuilt from the prompt's *head* (its first piece: persona preamble,
+chat framing and task instructions, capped at a quarter of the window) followed by the
+most recent half-window of history; the tokens in between are dropped, so a late choice
+point is predicted from the instructions, the persona and the recent trials. Positions
+stay contiguous (head, then the kept history), as if the dropped trials had never been
+in the transcript. Every rebuild re-evaluates the kept tokens: for a prompt of N tokens
+and a window of W, about N / (W/2) rebuilds of W/2 tokens each.
+
+Why not shift the cache instead of rebuilding: with sliding-window attention (Gemma 3)
+the shifted cells would carry attention computed over the dropped tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from study.engines.llama_runtime import LlamaRuntime
+
+# Called with (index of the token in the prompt, that token's logits).
+LogitsSink = Callable[[int, np.ndarray], None]
+
+
+class RollingContext:
+    def __init__(self, runtime: LlamaRuntime, head: Sequence[int]) -> None:
+        self.runtime = runtime
+        self.head = list(head[: runtime.n_ctx // 4])
+        self.history: list[int] = []
+        # Cache positions in use (head plus the kept part of the history).
+        self.n_cached = 0
+        # History tokens not in the cache (between the head and the kept part).
+        self.dropped = 0
+        self.tokens_evaluated = 0
+        # Batch index (in the last decode) of the newest token, for sampling from it.
+        self.last_index = -1
+        runtime.clear()
+
+    def append(
+        self,
+        tokens: Sequence[int],
+        outputs: Sequence[bool],
+        sink: LogitsSink | None = None,
+        *,
+        reserve: int = 0,
+    ) -> None:
+        """Evaluate ``tokens`` after everything so far; hand the logits of flagged
+        tokens to ``sink``. ``reserve`` keeps that many cache slots free after the last
+        batch (room to generate from it)."""
+        runtime = self.runtime
+        cursor = 0
+        while cursor < len(tokens):
+            size = min(runtime.n_batch, len(tokens) - cursor)
+            last = cursor + size == len(tokens)
+            if self.n_cached + size + (reserve if last else 0) > runtime.n_ctx:
+                self._rebuild(size + (reserve if last else 0))
+            chunk = tokens[cursor : cursor + size]
+            flags = outputs[cursor : cursor + size]
+            self._decode(chunk, flags)
+            if sink is not None:
+                base = len(self.history)
+                for i, flagged in enumerate(flags):
+                    if flagged:
+                        sink(base + i, runtime.logits(i))
+            self.history.extend(chunk)
+            cursor += size
+
+    def _decode(self, tokens: Sequence[int], outputs: Sequence[bool]) -> None:
+        self.runtime.decode(tokens, self.n_cached, outputs)
+        self.n_cached += len(tokens)
+        self.tokens_evaluated += len(tokens)
+        self.last_index = len(tokens) - 1
+
+    def _rebuild(self, room: int) -> None:
+        runtime = self.runtime
+        budget = runtime.n_ctx - len(self.head)
+        keep = min(budget // 2, budget - room, len(self.history) - len(self.head))
+        if keep < 1:
+            raise ValueError(
+                f"context window of {runtime.n_ctx} tokens too small for a head of "
+                f"{len(self.head)} and a batch of {room}"
+            )
+        runtime.clear()
+        self.n_cached = 0
+        kept = self.history[len(self.history) - keep :]
+        for part in (self.head, kept):
+            for start in range(0, len(part), runtime.n_batch):
+                chunk = part[start : start + runtime.n_batch]
+                self._decode(chunk, [False] * len(chunk))
+        self.dropped = len(self.history) - keep - len(self.head)
+
+    def generate(self, chain: object, max_tokens: int, stop: bytes) -> tuple[bytes, int]:
+        """Sample after the newest token until ``stop`` appears, an end-of-generation
+        token, or ``max_tokens``; then roll the cache back. Returns the bytes before
+        ``stop`` and the number of tokens generated."""
+        runtime = self.runtime
+        start = self.n_cached
+        text = b""
+        generated = 0
+        index = self.last_index
+        while generated < max_tokens:
+            token = runtime.sample(chain, index)  # type: ignore[arg-type]
+            generated += 1
+            if runtime.is_end_of_generation(token):
+                break
+            text += runtime.piece(token)
+            if stop in text or generated == max_tokens:
+                break
+            runtime.decode([token], self.n_cached, [True])
+            self.n_cached += 1
+            self.tokens_evaluated += 1
+            index = 0
+        runtime.truncate(start)
+        self.n_cached = start
+        return text.split(stop)[0], generated

@@ -1,0 +1,192 @@
+"""The simulated engine: a statistical stand-in for a language model with known truth.
+
+It answers the same requests with the same result types as the real engines, but its
+response probabilities follow the V1 model of STUDY.md exactly: at choice point k of
+person p under persona q, the probability that the model gives the human's response is
+
+    P(match) = sigmoid(mu + a_p + b_q + c_pq + d_k)
+
+with a_p, b_q, c_pq and d_k drawn once (seeded) from normals whose standard deviations
+are the configured truth, and each run an independent Bernoulli draw under its seed.
+Score mode returns -log P(match); option probabilities give the human's response
+P(match) and share the rest equally among the other options; sample mode returns the
+human's response on a match and otherwise a uniformly drawn other option (or the
+empty string when no options are known). "Tokens" are whitespace-separated words: a
+fake count, for progress reporting only.
+
+>>> from study.engines.base import ScoreRequest
+>>> engine = SimulatedEngine(SimulatedEngineConfig())
+>>> request = ScoreRequest("pick <<A>> then <<B>>", ((7, 8), (17, 18)),
+...     options=(("A", "B"), ("A", "B")),
+...     tags=(("experiment", "e"), ("participant", "1"), ("persona", "none")))
+>>> result = next(engine.score([request]))
+>>> len(result.nll), round(sum(result.option_probs[0].values()), 12)
+(2, 1.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from study import __version__
+from study.engines.base import (
+    SampleRequest,
+    SampleResult,
+    ScoreRequest,
+    ScoreResult,
+    Span,
+    Tags,
+)
+from study.engines.config import EngineConfig, ModelConfig, SimulatedEngineConfig
+from study.engines.seeds import stable_int
+from study.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """The true effects behind one choice point (for recovery checks)."""
+
+    mu: float
+    person: float
+    persona: float
+    person_persona: float
+    item: float
+
+    @property
+    def logit(self) -> float:
+        return self.mu + self.person + self.persona + self.person_persona + self.item
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class SimulatedEngine:
+    """See the module docstring; ``effects`` exposes the truth."""
+
+    def __init__(self, config: SimulatedEngineConfig) -> None:
+        self.config = config
+
+    def fingerprint(self) -> Mapping[str, str]:
+        truth = {k: str(v) for k, v in asdict(self.config).items() if k != "name"}
+        return {
+            "engine": "simulated",
+            "engine_version": __version__,
+            "model": "simulated",
+            "model_sha256": "",
+            **truth,
+        }
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def chat_prompt(self, user: str) -> str | None:
+        # A made-up template (this engine has no real one), so that the `assistant`
+        # persona runs end to end in simulation.
+        return f"<user>\n{user}\n<assistant>\n"
+
+    def _draw(self, sd: float, *parts: object) -> float:
+        if sd == 0.0:
+            return 0.0
+        rng = np.random.default_rng(stable_int(self.config.seed, *parts))
+        return float(sd * rng.standard_normal())
+
+    def effects(self, experiment: str, participant: str, persona: str, item: int) -> Effects:
+        """The true effects at choice point ``item`` of a person under a persona."""
+        c = self.config
+        return Effects(
+            mu=c.mu,
+            person=self._draw(c.sd_person, "person", experiment, participant),
+            persona=self._draw(c.sd_persona, "persona", persona),
+            person_persona=self._draw(
+                c.sd_person_persona, "person_persona", experiment, participant, persona
+            ),
+            item=self._draw(c.sd_item, "item", experiment, item),
+        )
+
+    def _match_probabilities(self, tags: Tags, n_choices: int) -> list[float]:
+        who = dict(tags)
+        missing = {"experiment", "participant", "persona"} - who.keys()
+        if missing:
+            raise ValueError(f"the simulated engine needs request tags {sorted(missing)}")
+        return [
+            _sigmoid(self.effects(who["experiment"], who["participant"], who["persona"], k).logit)
+            for k in range(n_choices)
+        ]
+
+    def score(self, requests: Sequence[ScoreRequest]) -> Iterator[ScoreResult]:
+        for request in requests:
+            p_match = self._match_probabilities(request.tags, len(request.spans))
+            responses = _responses(request.prompt, request.spans)
+            option_probs = None
+            if request.options is not None:
+                option_probs = tuple(
+                    _option_distribution(response, options, p)
+                    for response, options, p in zip(
+                        responses, request.options, p_match, strict=True
+                    )
+                )
+            n_words = self.count_tokens(request.prompt)
+            yield ScoreResult(
+                nll=tuple(-math.log(p) for p in p_match),
+                n_tokens=tuple(max(1, self.count_tokens(r)) for r in responses),
+                option_probs=option_probs,
+                tokens_evaluated=n_words,
+                prompt_tokens=n_words,
+                dropped_tokens=(0,) * len(p_match),
+            )
+
+    def sample(self, requests: Sequence[SampleRequest]) -> Iterator[SampleResult]:
+        for request in requests:
+            p_match = self._match_probabilities(request.tags, len(request.spans))
+            rng = np.random.default_rng(request.seed)
+            options = request.options or ((),) * len(request.spans)
+            sampled = []
+            for response, choices, p in zip(
+                _responses(request.prompt, request.spans), options, p_match, strict=True
+            ):
+                others = [o for o in choices if o != response]
+                if rng.random() < p:
+                    sampled.append(response)
+                elif others:
+                    sampled.append(others[int(rng.integers(len(others)))])
+                else:
+                    sampled.append("")
+            n_words = self.count_tokens(request.prompt)
+            yield SampleResult(
+                responses=tuple(sampled),
+                tokens_evaluated=n_words + len(sampled),
+                prompt_tokens=n_words,
+            )
+
+    def close(self) -> None:
+        pass
+
+
+def _responses(prompt: str, spans: Sequence[Span]) -> list[str]:
+    return [prompt[start:end] for start, end in spans]
+
+
+def _option_distribution(response: str, options: Sequence[str], p_match: float) -> dict[str, float]:
+    """P(match) for the human's response, the rest shared equally by the other options
+    (uniform when the human's response is not among them)."""
+    if response not in options:
+        return {o: 1.0 / len(options) for o in options}
+    if len(options) == 1:
+        return {response: 1.0}
+    share = (1.0 - p_match) / (len(options) - 1)
+    return {o: p_match if o == response else share for o in options}
+
+
+def build(engine: EngineConfig, model: ModelConfig) -> SimulatedEngine:
+    if not isinstance(engine, SimulatedEngineConfig):
+        # Built from plain EngineConfig(name="simulated"): use the default truth.
+        engine = SimulatedEngineConfig()
+    for name in ("sd_person", "sd_persona", "sd_person_persona", "sd_item"):
+        if getattr(engine, name) < 0:
+            raise ConfigError(f"engine.{name} must be >= 0, got {getattr(engine, name)}")
+    return SimulatedEngine(engine)

@@ -1,0 +1,35 @@
+"""Content-hash keys: two requests share a key exactly when their results must agree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from study.engines.base import SampleRequest, ScoreRequest
+
+
+def request_key(
+    fingerprint: Mapping[str, str], mode: str, request: ScoreRequest | SampleRequest
+) -> str:
+    """sha256 over the engine fingerprint (engine, version, model sha256, settings), the
+    mode, and every field of the request (prompt, spans, options, tags, and for samples
+    the seed and sampling parameters).
+
+    >>> from study.engines.base import ScoreRequest
+    >>> a = ScoreRequest("x <<y>>", ((4, 5),))
+    >>> fp = {"engine": "simulated", "model_sha256": ""}
+    >>> same = ScoreRequest("x <<y>>", ((4, 5),))
+    >>> request_key(fp, "score", a) == request_key(dict(fp), "score", same)
+    True
+    >>> request_key(fp, "score", a) == request_key({**fp, "model_sha256": "ab"}, "score", a)
+    False
+    """
+    fields = {name: getattr(request, name) for name in request.__slots__}
+    canonical = json.dumps(
+        {"fingerprint": dict(sorted(fingerprint.items())), "mode": mode, "request": fields},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
