@@ -26,8 +26,8 @@ Extension point (how to add an engine)
 4. The store keys every request by ``engine.fingerprint()`` (plus the prompt, mode,
    sampling settings and seed): put in it everything that changes results.
 
->>> sorted(ENGINES)[:2]
-['llamacpp', 'simulated']
+>>> sorted(ENGINES)
+['llamacpp', 'openai', 'simulated', 'vllm', 'vllm_server']
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ from study.errors import ConfigError
 ENGINES: dict[str, str] = {
     "simulated": "study.engines.simulated:build",
     "llamacpp": "study.engines.llamacpp:build",
+    "vllm": "study.engines.vllm:build",
+    "vllm_server": "study.engines.vllm_server:build",
+    "openai": "study.engines.openai_compat:build",
 }
 
 
@@ -51,10 +54,10 @@ def build_engine(engine: EngineConfig, model: ModelConfig) -> Engine:
     >>> built = build_engine(SimulatedEngineConfig(), ModelConfig())
     >>> built.fingerprint()["engine"]
     'simulated'
-    >>> build_engine(EngineConfig(name="nope"), ModelConfig())
+    >>> build_engine(EngineConfig(name="nope"), ModelConfig())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    study.errors.ConfigError: unknown engine 'nope'; known engines: llamacpp, simulated
+    study.errors.ConfigError: unknown engine 'nope'; known engines: llamacpp, openai, ...
     """
     try:
         target = ENGINES[engine.name]
