@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from study.data.batches import iter_batches
 from study.data.reader import ParsedRecord, iter_records
 from study.data.tables import build_tables
 from study.records import ChoicePoint, Participant
@@ -71,4 +72,4 @@ def load_tables(path: str | Path, limit: int | None = None) -> tuple[pl.DataFram
     >>> choices.columns
     ['experiment', 'participant', 'index', 'response', 'start', 'end', 'rt']
     """
-    return build_tables(iter_records(path, limit))
+    return build_tables(iter_batches(path, limit))

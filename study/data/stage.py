@@ -22,10 +22,11 @@ from tqdm import tqdm
 
 from study.atomic import StagedOutputs
 from study.config import Config
+from study.data.batches import iter_batches
 from study.data.card_markdown import render_card
 from study.data.cards import compute_card, write_card_yaml
 from study.data.provenance import Provenance, psych201_provenance
-from study.data.reader import DEFAULT_MAX_LINE_BYTES, Quirks, iter_records
+from study.data.reader import DEFAULT_MAX_LINE_BYTES, Quirks, ReadOptions
 from study.data.sources import Source, ZipLimits, discover
 from study.data.summary import FIELD_SCHEMA, field_rows, summary_row
 from study.data.tables import write_tables
@@ -126,16 +127,13 @@ def load_into(cfg: Config, participants_path: Path, choices_path: Path, *, cards
     with tqdm(
         total=total, unit="B", unit_scale=True, desc="data", mininterval=1.0, disable=None
     ) as bar:
-        progress = _ByteProgress(bar)
-        records = iter_records(
-            data.path,
-            data.limit,
+        options = ReadOptions(
             zip_limits=limits,
             max_line_bytes=max_line,
             quirks=quirks if cards else None,
-            progress=progress,
+            progress=_ByteProgress(bar),
         )
-        write_tables(records, participants_path, choices_path)
+        write_tables(iter_batches(data.path, data.limit, options), participants_path, choices_path)
     return Loaded(sources, quirks, data.path)
 
 

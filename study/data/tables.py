@@ -9,12 +9,13 @@ every value is a number, else String; null when missing).
 ``response``, ``start``, ``end`` (the response's span in the transcript) and ``rt``
 (null when the experiment gives none).
 
-Choices are written in row groups as they are read, so writing a 26-million-response
-corpus holds one row group in memory, never the whole table.
+Choices are written batch by batch as they are read, so writing a 26-million-response
+corpus holds one batch in memory, never the whole table.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from study.data.reader import ParsedRecord
+from study.data.batches import Batch
 from study.records import ProfileValue
 
 CHOICES_SCHEMA = pa.schema(
@@ -37,63 +38,49 @@ CHOICES_SCHEMA = pa.schema(
         ("rt", pa.float64()),
     ]
 )
-FIXED_PARTICIPANT_COLUMNS: dict[str, pa.DataType] = {
-    "experiment": pa.string(),
-    "participant": pa.string(),
-    "experiment_field": pa.string(),
-    "source": pa.string(),
-    "line": pa.int64(),
-    "n_choices": pa.int64(),
-    "transcript_chars": pa.int64(),
+FIXED_PARTICIPANT_COLUMNS: dict[str, type[pl.DataType]] = {
+    "experiment": pl.String,
+    "participant": pl.String,
+    "experiment_field": pl.String,
+    "source": pl.String,
+    "line": pl.Int64,
+    "n_choices": pl.Int64,
+    "transcript_chars": pl.Int64,
 }
 ROW_GROUP_ROWS = 250_000
 COMPRESSION = "zstd"
 
 
-class ChoiceColumns:
-    """Choice rows collected column by column, handed out as Arrow record batches."""
-
-    def __init__(self) -> None:
-        self._clear()
-
-    def _clear(self) -> None:
-        self.experiment: list[str] = []
-        self.participant: list[str] = []
-        self.index: list[int] = []
-        self.response: list[str] = []
-        self.start: list[int] = []
-        self.end: list[int] = []
-        self.rt: list[float | None] = []
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def add(self, record: ParsedRecord) -> None:
-        n = len(record.responses)
-        self.experiment.extend([record.experiment] * n)
-        self.participant.extend([record.participant] * n)
-        self.index.extend(range(n))
-        self.response.extend(record.responses.texts)
-        self.start.extend(record.responses.starts)
-        self.end.extend(record.responses.ends)
-        self.rt.extend(record.rts if record.rts is not None else [None] * n)
-
-    def take_batch(self) -> pa.RecordBatch:
-        """The rows collected so far, as one batch; the collector starts empty again."""
-        batch = pa.record_batch(
-            [
-                self.experiment,
-                self.participant,
-                self.index,
-                self.response,
-                self.start,
-                self.end,
-                self.rt,
-            ],
-            schema=CHOICES_SCHEMA,
+def choices_batch(batch: Batch) -> pa.RecordBatch:
+    """The choice rows of one batch, as Arrow in :data:`CHOICES_SCHEMA`."""
+    frame = batch.responses
+    ids = pl.Series([f.participant for f in batch.lines], dtype=pl.String)
+    rts: pl.Series | pl.Expr
+    if all(f.rts is None for f in batch.lines):
+        rts = pl.lit(None, dtype=pl.Float64)
+    else:
+        # Flat, one entry per response (a list per line would make polars build a
+        # Series per line).
+        rts = pl.Series(
+            list(
+                itertools.chain.from_iterable(
+                    f.rts if f.rts is not None else itertools.repeat(None, n)
+                    for f, n in zip(batch.lines, batch.counts, strict=True)
+                )
+            ),
+            dtype=pl.Float64,
         )
-        self._clear()
-        return batch
+    table = frame.select(
+        experiment=pl.lit(batch.source.experiment, dtype=pl.String),
+        participant=pl.lit(ids).gather(pl.col("row")),
+        index="index",
+        response="response",
+        start="start",
+        end="end",
+        rt=rts,
+    ).to_arrow()
+    # Every line has at least one response (checked when reading), so never empty.
+    return table.cast(CHOICES_SCHEMA).combine_chunks().to_batches()[0]
 
 
 class ParticipantColumns:
@@ -104,71 +91,77 @@ class ParticipantColumns:
         self.profiles: list[dict[str, ProfileValue]] = []
         self.profile_fields: dict[str, None] = {}
 
-    def add(self, record: ParsedRecord) -> None:
-        row = self.fixed
-        row["experiment"].append(record.experiment)
-        row["participant"].append(record.participant)
-        row["experiment_field"].append(record.experiment_field)
-        row["source"].append(record.source)
-        row["line"].append(record.line)
-        row["n_choices"].append(len(record.responses))
-        row["transcript_chars"].append(len(record.transcript))
-        self.profiles.append(record.profile)
-        for key in record.profile:
-            if key not in self.profile_fields:
-                self.profile_fields[key] = None
+    def add(self, batch: Batch) -> None:
+        n = len(batch.lines)
+        columns = self.fixed
+        columns["experiment"].extend([batch.source.experiment] * n)
+        columns["participant"].extend(f.participant for f in batch.lines)
+        columns["experiment_field"].extend(f.experiment_field for f in batch.lines)
+        columns["source"].extend([batch.source.label] * n)
+        columns["line"].extend(f.line for f in batch.lines)
+        columns["n_choices"].extend(batch.counts)
+        columns["transcript_chars"].extend(len(f.transcript) for f in batch.lines)
+        for fields in batch.lines:
+            self.profiles.append(fields.profile)
+            for key in fields.profile:
+                if key not in self.profile_fields:
+                    self.profile_fields[key] = None
 
     def table(self) -> pa.Table:
-        columns = {
-            name: pa.array(values, type=FIXED_PARTICIPANT_COLUMNS[name])
+        # Built with polars: pyarrow's own list conversion would import pandas (seconds).
+        columns = [
+            pl.Series(name, values, dtype=FIXED_PARTICIPANT_COLUMNS[name])
             for name, values in self.fixed.items()
-        }
-        for key in self.profile_fields:
-            columns[key] = profile_column([p.get(key) for p in self.profiles])
-        return pa.table(columns)
+        ]
+        columns += [
+            profile_column(key, [p.get(key) for p in self.profiles]) for key in self.profile_fields
+        ]
+        table = pl.DataFrame(columns).to_arrow()
+        return table.cast(pa.schema([(f.name, _plain(f.type)) for f in table.schema]))
 
 
-def profile_column(values: list[ProfileValue]) -> pa.Array:
+def profile_column(name: str, values: list[ProfileValue]) -> pl.Series:
     """Float64 when every present value is a number, else String (numbers as text).
 
-    >>> profile_column([1.0, None]).type, profile_column([1.0, "x"]).to_pylist()
-    (DataType(double), ['1.0', 'x'])
+    >>> profile_column("age", [1.0, None]).dtype, profile_column("x", [1.0, "x"]).to_list()
+    (Float64, ['1.0', 'x'])
     """
     if all(v is None or isinstance(v, float) for v in values):
-        return pa.array(values, type=pa.float64())
-    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        return pl.Series(name, values, dtype=pl.Float64)
+    return pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String)
 
 
-def write_tables(
-    records: Iterable[ParsedRecord], participants_path: Path, choices_path: Path
-) -> int:
-    """Write both tables as parquet, streaming the choices; returns the participant count."""
+def _plain(kind: pa.DataType) -> pa.DataType:
+    """Plain ``string`` for polars' large or view strings (one schema for all writers)."""
+    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return pa.string()
+    return kind
+
+
+def write_tables(batches: Iterable[Batch], participants_path: Path, choices_path: Path) -> int:
+    """Write both tables as parquet, the choices one batch at a time; returns the
+    participant count."""
     people = ParticipantColumns()
-    choices = ChoiceColumns()
     with pq.ParquetWriter(choices_path, CHOICES_SCHEMA, compression=COMPRESSION) as writer:
-        for record in records:
-            people.add(record)
-            choices.add(record)
-            if len(choices) >= ROW_GROUP_ROWS:
-                writer.write_batch(choices.take_batch())
-        if len(choices) or not people.profiles:
-            writer.write_batch(choices.take_batch())
+        wrote_any = False
+        for batch in batches:
+            people.add(batch)
+            writer.write_batch(choices_batch(batch), row_group_size=ROW_GROUP_ROWS)
+            wrote_any = True
+        if not wrote_any:
+            writer.write_table(CHOICES_SCHEMA.empty_table())
     pq.write_table(people.table(), participants_path, compression=COMPRESSION)
     return len(people.profiles)
 
 
-def build_tables(records: Iterable[ParsedRecord]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def build_tables(batches: Iterable[Batch]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Both tables in memory (the choices of the whole input: mind its size)."""
     people = ParticipantColumns()
-    choices = ChoiceColumns()
-    batches = []
-    for record in records:
-        people.add(record)
-        choices.add(record)
-        if len(choices) >= ROW_GROUP_ROWS:
-            batches.append(choices.take_batch())
-    batches.append(choices.take_batch())
-    choice_table = pa.Table.from_batches(batches, schema=CHOICES_SCHEMA)
+    pieces = []
+    for batch in batches:
+        people.add(batch)
+        pieces.append(choices_batch(batch))
+    choice_table = pa.Table.from_batches(pieces, schema=CHOICES_SCHEMA)
     participants = pl.from_arrow(people.table())
     choice_frame = pl.from_arrow(choice_table)
     assert isinstance(participants, pl.DataFrame) and isinstance(choice_frame, pl.DataFrame)

@@ -7,6 +7,7 @@ object is kept as its compact JSON text so that no information is lost.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -25,18 +26,25 @@ def profile_value(raw: Any) -> ProfileValue:
     >>> profile_value([1, "a"])
     '[1,"a"]'
     """
+    kind = type(raw)
+    if kind is str:
+        return _typed_text(raw)
     if raw is None:
         return None
-    if isinstance(raw, bool):
+    if kind is bool:
         return 1.0 if raw else 0.0
-    if isinstance(raw, int | float):
+    if kind is int or kind is float:
         return None if math.isnan(raw) else float(raw)
-    if isinstance(raw, str):
-        number = number_or_none(raw)
-        if number is not None:
-            return number
-        return None if raw.strip().lower() in MISSING_TEXT else raw
     return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+# Profile text repeats ("Female", "Healthy", "31.0"): remember how each was typed.
+@functools.lru_cache(maxsize=1 << 16)
+def _typed_text(raw: str) -> ProfileValue:
+    number = number_or_none(raw)
+    if number is not None:
+        return number
+    return None if raw.strip().lower() in MISSING_TEXT else raw
 
 
 def number_or_none(text: str) -> float | None:
@@ -52,6 +60,32 @@ def number_or_none(text: str) -> float | None:
     except ValueError:
         return None
     return None if math.isnan(number) else number
+
+
+def reaction_times(raw: list[Any]) -> list[float | None]:
+    """A whole ``RTs`` list; raises ValueError naming the first entry that is not a time.
+
+    >>> reaction_times(["1534", "nan", " 859"]), reaction_times([412, 3.5])
+    ([1534.0, None, 859.0], [412.0, 3.5])
+    """
+    kinds = set(map(type, raw))
+    # Fast path for the usual lists (all numbers, or all plain numeric strings), in C.
+    if kinds <= {int, float} or (kinds == {str} and "_" not in "".join(raw)):
+        try:
+            times: list[float | None] = list(map(float, raw))
+        except ValueError:
+            pass
+        else:
+            if any(map(math.isnan, times)):  # type: ignore[arg-type]
+                times = [None if math.isnan(t) else t for t in times]  # type: ignore[arg-type]
+            return times
+    checked = []
+    for k, entry in enumerate(raw):
+        try:
+            checked.append(reaction_time(entry))
+        except ValueError as err:
+            raise ValueError(f"entry {k}: {err}") from None
+    return checked
 
 
 def reaction_time(raw: Any) -> float | None:

@@ -29,10 +29,11 @@ import pyarrow.parquet as pq
 
 from study.atomic import StagedOutputs
 from study.config import Config
+from study.data.batches import iter_batches
 from study.data.card_markdown import render_card
 from study.data.cards import compute_card, write_card_yaml
 from study.data.provenance import Provenance
-from study.data.reader import Quirks, iter_records
+from study.data.reader import Quirks, ReadOptions
 from study.data.tables import write_tables
 from study.errors import ConfigError
 from study.synth.profiles import WEIGHTS, Profiles, coding, draw_profiles
@@ -132,7 +133,9 @@ def synthetic_card(name: str, zip_path: Path, cfg: Config) -> dict[str, Any]:
     quirks = Quirks()
     with tempfile.TemporaryDirectory() as scratch:
         people_path, choices_path = Path(scratch, "p.parquet"), Path(scratch, "c.parquet")
-        write_tables(iter_records(zip_path, quirks=quirks), people_path, choices_path)
+        write_tables(
+            iter_batches(zip_path, options=ReadOptions(quirks=quirks)), people_path, choices_path
+        )
         provenance = Provenance(
             source={
                 "generator": "study.synth (python -m study stage=synth)",

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from study.config import Config
-from study.data.reader import iter_records
+from study.data.reader import ReadOptions, iter_records
 from study.data.stage import run
 from study.errors import StudyInputError
 
@@ -193,9 +193,13 @@ def test_the_data_stage_leaves_nothing_behind(case: Case, tmp_path: Path) -> Non
     fresh = tmp_path / "fresh"
     cfg = Config(stage="data", out=str(fresh))
     cfg.data.path = str(bad)
-    with pytest.raises(StudyInputError):
+    with pytest.raises(StudyInputError) as from_stage:
         run(cfg)
     assert not fresh.exists()
+    # The stage reads in batches; it must word the error as reading line by line does.
+    with pytest.raises(StudyInputError) as line_by_line:
+        list(iter_records(bad))
+    assert str(from_stage.value) == str(line_by_line.value)
     # A folder that already held results keeps exactly what it had.
     kept = tmp_path / "kept"
     kept.mkdir()
@@ -219,7 +223,7 @@ def test_twin_files_are_refused(tmp_path: Path) -> None:
 def test_an_overlong_line_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
     path = jsonl(GOOD, line("2", "<<A>> " + "x" * 5000))(tmp_path)
     with pytest.raises(StudyInputError, match="longer than 1000 bytes") as caught:
-        list(iter_records(path, max_line_bytes=1000))
+        list(iter_records(path, options=ReadOptions(max_line_bytes=1000)))
     assert caught.value.line == 2
 
 
