@@ -3,8 +3,8 @@
 ``stage=data data.path=PATH out=DIR`` writes ``DIR/participants.parquet``,
 ``DIR/choices.parquet`` (see :mod:`study.data.tables`), the summary tables
 ``DIR/summary.csv`` (one row per experiment) and ``DIR/profile_fields.csv`` (one row per
-experiment and profile field), and ``DIR/data_cards/``. Everything is staged and
-published together: bad input leaves DIR as it was.
+experiment and profile field), ``DIR/data_cards/`` and ``DIR/figures/data_overview.png``.
+Everything is staged and published together: bad input leaves DIR as it was.
 
 ``stage=cards out=data_cards`` writes only the cards (how the committed ones are made).
 """
@@ -25,6 +25,7 @@ from study.config import Config
 from study.data.batches import iter_batches
 from study.data.card_markdown import render_card
 from study.data.cards import compute_card, write_card_yaml
+from study.data.figures import overview_figure
 from study.data.provenance import Provenance, psych201_provenance
 from study.data.reader import DEFAULT_MAX_LINE_BYTES, Quirks, ReadOptions
 from study.data.sources import Source, ZipLimits, discover
@@ -38,6 +39,7 @@ CHOICES = "choices.parquet"
 SUMMARY = "summary.csv"
 PROFILE_FIELDS = "profile_fields.csv"
 CARDS = "data_cards"
+FIGURE = "figures/data_overview.png"
 
 
 def run(cfg: Config) -> None:
@@ -53,6 +55,9 @@ def run(cfg: Config) -> None:
         if cfg.data.cards:
             for card in cards:
                 write_card(card, staged, f"{CARDS}/")
+        overview_figure(
+            pl.read_parquet(participants_path), pl.scan_parquet(choices_path), staged.path(FIGURE)
+        )
     log.info("data: %d experiments from %s -> %s", len(cards), cfg.data.path, cfg.out)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from study.atomic import StagedOutputs
 from study.config import Config
@@ -63,7 +64,14 @@ def run(cfg: Config) -> None:
     with StagedOutputs(cfg.out) as staged:
         zip_path = staged.path(f"{name}/{PROMPTS}")
         write_prompts_zip(
-            records(name, ids, profiles, simulated),
+            tqdm(
+                records(name, ids, profiles, simulated),
+                total=len(ids),
+                desc="synth",
+                unit=" people",
+                mininterval=1.0,
+                disable=None,  # a bar on a terminal, silence in logs
+            ),
             zip_path,
             expected_bytes=sum(len(t) for t in simulated.transcripts),
         )

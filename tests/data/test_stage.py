@@ -44,6 +44,7 @@ def test_command_line_writes_tables_summaries_and_cards(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "choices.parquet",
         "data_cards",
+        "figures",
         "participants.parquet",
         "profile_fields.csv",
         "summary.csv",
@@ -86,7 +87,7 @@ def test_same_input_gives_the_same_bytes(tmp_path: Path) -> None:
             }
         )
     assert outputs[0] == outputs[1]
-    assert len(outputs[0]) == 10
+    assert len(outputs[0]) == 11
 
 
 def test_rerunning_into_an_existing_folder_replaces_the_outputs(tmp_path: Path) -> None:
