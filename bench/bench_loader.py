@@ -10,12 +10,13 @@ every ~45 characters), then measures, each in a fresh process:
   jsonl loader pays;
 - records: ``study.data.reader.iter_records``, line by line (what
   ``iter_participants`` streams: validation, markers, typing, one object per line);
-- stage: the whole ``stage=data`` (batched reading, parquet tables, summaries, data
-  cards): the loader's throughput.
+- loader: batched reading into ``participants.parquet`` and ``choices.parquet`` (what
+  ``stage=data`` and ``load_tables`` do before summarising);
+- stage: the whole ``stage=data``: the loader, then summaries, data cards and figure.
 
 Throughput is inflated jsonl bytes per wall-clock second (CPU seconds are printed too:
-the machine may be shared); peak memory is the process's maximum resident set size.
-Goal: stage >= 50 MB/s and peak RSS <= 1 GB.
+the machine may be shared, see the load average printed at the end); peak memory is the
+process's maximum resident set size. Goal: >= 50 MB/s and peak RSS <= 1 GB.
 """
 
 from __future__ import annotations
@@ -86,11 +87,14 @@ def peak_rss_mb() -> float:
 def child(mode: str, corpus: Path, out: Path) -> None:
     """The measured work; prints one JSON line with seconds and peak RSS."""
     # Imports first: the figures are about reading, not about starting Python.
+    import matplotlib.pyplot  # noqa: F401  (the stage draws a figure)
     import polars as pl
 
     from study.config import Config
-    from study.data.reader import iter_records
+    from study.data.batches import iter_batches
+    from study.data.reader import Quirks, ReadOptions, iter_records
     from study.data.stage import run
+    from study.data.tables import write_tables
 
     with zipfile.ZipFile(corpus) as archive:
         inflated = sum(i.file_size for i in archive.infolist())
@@ -101,6 +105,13 @@ def child(mode: str, corpus: Path, out: Path) -> None:
             people = sum(1 for line in member if json.loads(line))
     elif mode == "records":
         people = sum(1 for _ in iter_records(corpus))
+    elif mode == "loader":
+        out.mkdir(parents=True)
+        people = write_tables(
+            iter_batches(corpus, options=ReadOptions(quirks=Quirks())),
+            out / "participants.parquet",
+            out / "choices.parquet",
+        )
     else:
         cfg = Config(stage="data", out=str(out))
         cfg.data.path = str(corpus)
@@ -139,7 +150,7 @@ def main() -> None:
     }
     results = {}
     for label, corpus in corpora.items():
-        for mode in ("baseline", "records", "stage"):
+        for mode in ("baseline", "records", "loader", "stage"):
             out = args.work / f"out_{label}_{mode}"
             subprocess.run(["rm", "-rf", str(out)], check=True)
             figures = measure(mode, corpus, out)
@@ -154,12 +165,13 @@ def main() -> None:
     print(f"load average while measuring (1, 5, 15 min): {' '.join(load)}")
     results["load_average"] = load  # type: ignore[assignment]
     (args.work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    stage = [v for k, v in results.items() if k.endswith("/stage")]
-    ok = all(v["mb_per_s"] >= GOAL_MB_S and v["peak_rss_mb"] <= GOAL_RSS_MB for v in stage)
-    print(
-        f"goal (stage >= {GOAL_MB_S:.0f} MB/s, peak RSS <= {GOAL_RSS_MB:.0f} MB): "
-        f"{'met' if ok else 'NOT met'}"
-    )
+    for mode in ("loader", "stage"):
+        runs = [v for k, v in results.items() if k.endswith(f"/{mode}")]
+        ok = all(v["mb_per_s"] >= GOAL_MB_S and v["peak_rss_mb"] <= GOAL_RSS_MB for v in runs)
+        print(
+            f"goal for {mode} (>= {GOAL_MB_S:.0f} MB/s wall clock, peak RSS <= "
+            f"{GOAL_RSS_MB:.0f} MB): {'met' if ok else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

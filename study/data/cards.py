@@ -42,16 +42,14 @@ def compute_card(
     per_person = (
         its_choices.group_by("participant")
         .agg(pl.col("response").n_unique().alias("distinct"))
-        .collect()
+        .collect(engine="streaming")
     )
     response_counts = (
         its_choices.group_by("response")
         .agg(pl.len().alias("n"))
         .sort(["n", "response"], descending=[True, False])
-        .collect()
+        .collect(engine="streaming")
     )
-    lengths = its_choices.select(pl.col("response").str.len_chars().alias("chars")).collect()
-    rts = its_choices.select("rt").drop_nulls().collect()
     discrete, options = option_set(per_person["distinct"], response_counts["response"])
     card = {
         "experiment": experiment,
@@ -63,7 +61,7 @@ def compute_card(
             "choices": int(response_counts["n"].sum()),
             "choices_per_participant": describe(people["n_choices"]),
             "transcript_chars": describe(people["transcript_chars"]),
-            "response_chars": describe(lengths["chars"]),
+            "response_chars": describe_lazy(its_choices, pl.col("response").str.len_chars()),
         },
         "experiment_field": top_values(people["experiment_field"], 3),
         "fields": {
@@ -76,7 +74,7 @@ def compute_card(
             "top": {r: int(n) for r, n in response_counts.head(TOP_VALUES).iter_rows()},
             "distinct_per_participant": describe(per_person["distinct"]),
         },
-        "rts": describe(rts["rt"]) if rts.height else None,
+        "rts": describe_lazy(its_choices, pl.col("rt")),
         "discrete": discrete,
         "options": options,
         "quirks": quirks,
@@ -144,18 +142,27 @@ def option_set(
 
 def describe(values: pl.Series) -> dict[str, float | int] | None:
     """min, quartiles, max and mean of a numeric column (nulls dropped)."""
-    present = values.drop_nulls()
-    if present.is_empty():
+    return describe_lazy(values.to_frame("x").lazy(), pl.col("x"))
+
+
+def describe_lazy(frame: pl.LazyFrame, column: pl.Expr) -> dict[str, float | int] | None:
+    """:func:`describe` of an expression over a lazy frame, computed without first
+    collecting the column (a choices table may hold millions of rows).
+
+    >>> describe(pl.Series([1.0, None, 3.0, 2.0]))
+    {'min': 1, 'q25': 1.5, 'median': 2, 'q75': 2.5, 'max': 3, 'mean': 2}
+    """
+    stats = frame.select(
+        min=column.min(),
+        q25=column.quantile(0.25, interpolation="linear"),
+        median=column.median(),
+        q75=column.quantile(0.75, interpolation="linear"),
+        max=column.max(),
+        mean=column.mean(),
+    ).collect(engine="streaming")
+    if stats["min"][0] is None:
         return None
-    stats = {
-        "min": present.min(),
-        "q25": present.quantile(0.25, interpolation="linear"),
-        "median": present.median(),
-        "q75": present.quantile(0.75, interpolation="linear"),
-        "max": present.max(),
-        "mean": present.mean(),
-    }
-    return {name: tidy_number(value) for name, value in stats.items()}  # type: ignore[arg-type]
+    return {name: tidy_number(value) for name, value in stats.row(0, named=True).items()}
 
 
 def describe_field(values: pl.Series) -> dict[str, Any]:

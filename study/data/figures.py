@@ -29,7 +29,7 @@ def overview_figure(participants: pl.DataFrame, choices: pl.LazyFrame, path: Pat
             .agg(pl.len().alias("n"))
             .sort(["n", "response"], descending=[True, False])
             .head(TOP_RESPONSES)
-            .collect()
+            .collect(engine="streaming")
         )
         row[0].hist(people["n_choices"].to_numpy(), bins=30, color="#4c72b0")
         row[0].set_title(f"{experiment}: choices per participant", fontsize=9)
