@@ -40,14 +40,18 @@ def _read_cached(path: str) -> dict[str, Any] | None:
     return read_card_yaml(card_path) if card_path.is_file() else None
 
 
-def experiment_options(experiment: str, source: str = "") -> tuple[str, ...] | None:
+def experiment_options(experiment: str | Participant, source: str = "") -> tuple[str, ...] | None:
     """The options the experiment's data card lists, or None (no card, no fixed list).
+    ``experiment`` is a name (``source``: where its data is, to find a card beside it)
+    or a participant of the experiment.
 
     >>> experiment_options("busch2024_stroop")
     ('down', 'left', 'right')
     >>> experiment_options("thoma2025riskychoice") is None  # letters vary by participant
     True
     """
+    if isinstance(experiment, Participant):
+        experiment, source = experiment.experiment, experiment.source
     card = card_for(experiment, source)
     if card is None or not card.get("discrete") or not card.get("options"):
         return None
@@ -67,7 +71,7 @@ def options_for(participant: Participant) -> tuple[str, ...] | None:
     if card is not None:
         if not card.get("discrete"):
             return None
-        listed = experiment_options(participant.experiment, participant.source)
+        listed = experiment_options(participant)
         if listed is not None:
             return listed
     own = tuple(sorted({choice.response for choice in participant.choices}))

@@ -14,6 +14,7 @@ from study.records import ChoicePoint, Participant
 def test_shipped_experiments_follow_their_cards() -> None:
     people = {p.experiment: p for p in iter_participants(SHIPPED_DATA, limit=1)}
     assert options_for(people["dezfouli2019"]) == ("L", "R")
+    assert experiment_options(people["dezfouli2019"]) == ("L", "R")
     assert options_for(people["busch2024_stroop"]) == ("down", "left", "right")
     thoma = people["thoma2025riskychoice"]
     assert options_for(thoma) == tuple(sorted({c.response for c in thoma.choices}))
