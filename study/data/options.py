@@ -51,8 +51,10 @@ def experiment_options(experiment: str | Participant, source: str = "") -> tuple
     True
     """
     if isinstance(experiment, Participant):
-        experiment, source = experiment.experiment, experiment.source
-    card = card_for(experiment, source)
+        name, source = experiment.experiment, experiment.source
+    else:
+        name = experiment
+    card = card_for(name, source)
     if card is None or not card.get("discrete") or not card.get("options"):
         return None
     return tuple(str(option) for option in card["options"])
