@@ -4,6 +4,9 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# Some machines set this; without bytecode caches every test process recompiles PyMC,
+# pandas and friends at import (seconds each), so the suite would pay it hundreds of times.
+unexport PYTHONDONTWRITEBYTECODE
 
 PYTHON ?= $(shell tools/find_python.sh)
 VENV := .venv
@@ -42,7 +45,7 @@ $(WHEELS)/.built: | $(PY)
 	touch $@
 
 $(INSTALLED): requirements.lock pyproject.toml $(WHEELS)/.built
-	$(UV) pip sync --quiet --python $(PY) --find-links $(WHEELS) requirements.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --find-links $(WHEELS) requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
