@@ -54,9 +54,9 @@ class LlamaCppEngineConfig(EngineConfig):
     # Context window; None: the model's trained context. Longer transcripts are scored
     # in overlapping windows that keep the prompt's head (see study.engines.windows).
     n_ctx: int | None = None
-    # Sampling (sample mode): at most this many tokens per response, then give up.
-    max_tokens: int = 16
-    temperature: float = 1.0
+    # Logits that do not depend on how the prompt is cut into batches (weight repacking
+    # and flash attention off; see study.engines.llama_runtime). False may be faster.
+    batch_invariant: bool = True
 
 
 @dataclass
@@ -77,6 +77,9 @@ class VllmEngineConfig(EngineConfig):
     # Sequences vLLM runs at once; None: vLLM's default.
     max_num_seqs: int | None = None
     enable_prefix_caching: bool = True
+    # Tokens per KV-cache block, the grain of prefix caching; None: vLLM's default (128 on
+    # the CPU). Smaller blocks let option queries reuse more of the transcript.
+    block_size: int | None = None
     # Skip graph compilation: starts in seconds instead of minutes, runs slower.
     enforce_eager: bool = False
     # vLLM's batch-invariant kernels (GPU): results independent of batch composition.

@@ -85,6 +85,8 @@ class VllmEngine:
             options["max_model_len"] = settings.max_model_len
         if settings.max_num_seqs is not None:
             options["max_num_seqs"] = settings.max_num_seqs
+        if settings.block_size is not None:
+            options["block_size"] = settings.block_size
         self.llm = vllm.LLM(
             model=str(self.weights.path),
             tokenizer=str(self.weights.path),
@@ -287,6 +289,7 @@ def determinism(settings: VllmEngineConfig, max_model_len: int) -> dict[str, str
         "batch_invariant": str(settings.batch_invariant),
         "prefix_caching": str(settings.enable_prefix_caching),
         "max_model_len": str(max_model_len),
+        "block_size": str(settings.block_size or "default"),
     }
 
 

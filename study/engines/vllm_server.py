@@ -95,6 +95,8 @@ def server_command(
         command += ["--max-model-len", str(settings.max_model_len)]
     if settings.max_num_seqs is not None:
         command += ["--max-num-seqs", str(settings.max_num_seqs)]
+    if settings.block_size is not None:
+        command += ["--block-size", str(settings.block_size)]
     return command + list(settings.extra_args)
 
 

@@ -94,7 +94,8 @@ def served(smollm2: ModelConfig, weights: VllmWeights) -> Iterator[OpenAICompati
     Closing it at the end of the session is checked too: the server process and the
     port must be gone.
     """
-    engine = build_engine(VllmServerEngineConfig(enforce_eager=True, batch_size=16), smollm2)
+    settings = VllmServerEngineConfig(enforce_eager=True, block_size=32)
+    engine = build_engine(settings, smollm2)
     assert isinstance(engine, OpenAICompatibleEngine)
     url = engine.settings.url
     yield engine

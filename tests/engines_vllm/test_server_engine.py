@@ -94,6 +94,7 @@ def test_fingerprint_names_weights_and_determinism_settings(served, gguf_sha256)
     assert fingerprint["batch_invariant"] == "False"
     assert fingerprint["prefix_caching"] == "True"
     assert fingerprint["max_model_len"] == "8192"
+    assert fingerprint["block_size"] == "32"
     # The port changes every start; results must not depend on it.
     assert not any("127.0.0.1" in value for value in fingerprint.values())
 
