@@ -38,7 +38,7 @@ from study.engines.vllm_plan import (
     normalise,
     plan_options,
     plan_tokens,
-    response_nll,
+    score_result,
 )
 from study.errors import ConfigError, StudyInputError
 
@@ -221,21 +221,13 @@ class OpenAICompatibleEngine:
         plan = self._plan(request.prompt, request.spans, request.template_chars, request.tags)
         logprobs, evaluated = self._echo(list(plan.ids))
         token_logprobs = logprobs["token_logprobs"][: len(plan.ids)]
-        nll, n_tokens = response_nll(plan, token_logprobs)
         option_probs = None
         if request.options is not None:
             option_plan = plan_options(plan, request.options, self.encode)
             answers = [self._next_tokens(q) for q in option_plan.queries]
             option_probs = option_plan.probabilities([found for found, _ in answers])
             evaluated += sum(cost for _, cost in answers)
-        return ScoreResult(
-            nll=nll,
-            n_tokens=n_tokens,
-            option_probs=option_probs,
-            tokens_evaluated=evaluated,
-            prompt_tokens=len(plan.ids),
-            dropped_tokens=(0,) * len(nll),
-        )
+        return score_result(plan, token_logprobs, option_probs, evaluated)
 
     def _score_text(self, request: ScoreRequest) -> ScoreResult:
         logprobs, evaluated = self._echo(request.prompt)

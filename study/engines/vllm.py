@@ -31,7 +31,7 @@ from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreR
 from study.engines.config import EngineConfig, ModelConfig, VllmEngineConfig
 from study.engines.seeds import stable_int
 from study.engines.vllm_model import running_python, vllm_weights
-from study.engines.vllm_plan import TokenPlan, plan_options, plan_tokens, response_nll
+from study.engines.vllm_plan import TokenPlan, plan_options, plan_tokens, score_result
 from study.errors import ConfigError, StudyInputError
 
 STOP = ">>"
@@ -200,7 +200,6 @@ class VllmEngine:
                 position[token].logprob
                 for position, token in zip(output.prompt_logprobs[1:], plan.ids[1:], strict=True)
             ]
-            nll, n_tokens = response_nll(plan, logprobs)
             evaluated = len(plan.ids)
             option_probs = None
             if option_plan is not None:
@@ -213,16 +212,7 @@ class VllmEngine:
                     len(q.prompt) - (a.num_cached_tokens or 0)
                     for q, a in zip(option_plan.queries, mine, strict=True)
                 )
-            results.append(
-                ScoreResult(
-                    nll=nll,
-                    n_tokens=n_tokens,
-                    option_probs=option_probs,
-                    tokens_evaluated=evaluated,
-                    prompt_tokens=len(plan.ids),
-                    dropped_tokens=(0,) * len(nll),
-                )
-            )
+            results.append(score_result(plan, logprobs, option_probs, evaluated))
         return results
 
     # -- sample ---------------------------------------------------------------------

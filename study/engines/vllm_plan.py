@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from study.engines.base import Span
+from study.engines.base import ScoreResult, Span
 from study.engines.pieces import cut
 
 # (text, is the first piece, is chat-template text) -> token ids. The first piece gets
@@ -78,6 +78,25 @@ def response_nll(
             raise ValueError("the server returned no log-probability for a response token")
         nll.append(-math.fsum(v for v in values if v is not None))
     return tuple(nll), tuple(end - start for start, end in plan.responses)
+
+
+def score_result(
+    plan: TokenPlan,
+    logprobs: Sequence[float | None],
+    option_probs: tuple[dict[str, float], ...] | None,
+    tokens_evaluated: int,
+) -> ScoreResult:
+    """The result of one planned prompt, from the log-probability of each of its tokens
+    (the whole prompt fits the context window: nothing dropped)."""
+    nll, n_tokens = response_nll(plan, logprobs)
+    return ScoreResult(
+        nll=nll,
+        n_tokens=n_tokens,
+        option_probs=option_probs,
+        tokens_evaluated=tokens_evaluated,
+        prompt_tokens=len(plan.ids),
+        dropped_tokens=(0,) * len(nll),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,27 +146,32 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             failing = state.fail_next > 0
             state.fail_next -= failing
         try:
-            time.sleep(state.delay_s)
-            if self.headers.get("Authorization") != f"Bearer {state.key}":
-                self._reply(401, json.dumps({"error": {"message": "invalid API key"}}).encode())
-                return
-            if failing:
-                self._reply(state.fail_status, b'{"error": {"message": "try again"}}')
-                return
-            request = urllib.request.Request(
-                state.upstream + self.path,
-                data=body,
-                headers={"Content-Type": "application/json"},
-                method=self.command,
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=120) as response:
-                    self._reply(response.status, response.read())
-            except urllib.error.HTTPError as err:
-                self._reply(err.code, err.read())
+            status, answer = self._answer(body, failing)
         finally:
+            # Before replying: once the reply is out, the client may send its next
+            # request before this thread would get to count this one as done.
             with state.lock:
                 state.in_flight -= 1
+        self._reply(status, answer)
+
+    def _answer(self, body: bytes | None, failing: bool) -> tuple[int, bytes]:
+        state = self.state
+        time.sleep(state.delay_s)
+        if self.headers.get("Authorization") != f"Bearer {state.key}":
+            return 401, json.dumps({"error": {"message": "invalid API key"}}).encode()
+        if failing:
+            return state.fail_status, b'{"error": {"message": "try again"}}'
+        request = urllib.request.Request(
+            state.upstream + self.path,
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method=self.command,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
 
     do_GET = _handle
     do_POST = _handle
