@@ -55,8 +55,9 @@ def main() -> None:
         tokens = sum(len(p.ids) for p in plans)
 
         started = time.monotonic()
-        for plan in plans:
-            engine._complete({"prompt": list(plan.ids), "max_tokens": 1, "temperature": 0})
+        # As many requests in flight as scoring uses (engine.client.concurrency).
+        raw = {"max_tokens": 1, "temperature": 0}
+        list(engine.client.map(lambda p: engine._complete({"prompt": list(p.ids), **raw}), plans))
         baseline = tokens / (time.monotonic() - started)
 
         bare = [ScoreRequest(r.prompt, r.spans) for r in requests]
