@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
+from study.personas.config import PersonaTextsConfig
+from study.respond.config import SamplingConfig
 from study.variance.config import VarianceConfig
 
 
@@ -28,4 +30,13 @@ class Config:
     personas: list[str] = field(default_factory=lambda: ["none", "own", "other"])
     # Sampled repetitions per (model, person, persona).
     runs: int = 1
+    # Preamble questions, archetype texts (conf/persona_texts/).
+    persona_texts: PersonaTextsConfig = field(default_factory=PersonaTextsConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    # The response store (SQLite); a killed run restarted with the same store resumes.
+    store: str = "${out}/responses.sqlite"
+    # Recompute every request even when the store holds it.
+    fresh: bool = False
+    # Show rendered prompts, token counts and cached requests; compute nothing.
+    dry_run: bool = False
     variance: VarianceConfig = field(default_factory=VarianceConfig)

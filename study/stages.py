@@ -14,6 +14,7 @@ STAGES: dict[str, str] = {
     "data": "study.data.stage:run",
     "synth": "study.synth.stage:run",
     "cards": "study.data.stage:run_cards",
+    "respond": "study.respond.stage:run",
 }
 
 

@@ -52,7 +52,7 @@ class LlamaCppEngineConfig(EngineConfig):
     # is part of the engine's fingerprint.
     n_batch: int = 512
     # Context window; None: the model's trained context. Longer transcripts are scored
-    # in overlapping windows that keep the prompt's head (see study.engines.windows).
+    # through a rolling cache that keeps the prompt's head (see study.engines.rolling).
     n_ctx: int | None = None
     # Logits that do not depend on how the prompt is cut into batches (weight repacking
     # and flash attention off; see study.engines.llama_runtime). False may be faster.

@@ -81,6 +81,7 @@ class LlamaCppEngine:
             n_ctx=settings.n_ctx,
             n_batch=settings.n_batch,
             n_threads=settings.n_threads,
+            batch_invariant=settings.batch_invariant,
         )
         system = llama_cpp.llama_print_system_info().decode(errors="replace")
         self._build = hashlib.sha256(system.encode()).hexdigest()[:12]
@@ -95,6 +96,7 @@ class LlamaCppEngine:
             "model_sha256": self.sha256,
             "n_ctx": str(self.runtime.n_ctx),
             "n_batch": str(self.runtime.n_batch),
+            "batch_invariant": str(self.settings.batch_invariant),
             # The CPU features llama.cpp was built for (kernels differ in the last bits).
             "build": self._build,
         }

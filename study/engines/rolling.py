@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from study.engines.llama_runtime import LlamaRuntime
+from study.engines.llama_runtime import LlamaRuntime, split
 
 # Called with (index of the token in the prompt, that token's logits).
 LogitsSink = Callable[[int, np.ndarray], None]
@@ -52,14 +52,18 @@ class RollingContext:
         tokens to ``sink``. ``reserve`` keeps that many cache slots free after the last
         batch (room to generate from it)."""
         runtime = self.runtime
-        cursor = 0
-        while cursor < len(tokens):
-            size = min(runtime.n_batch, len(tokens) - cursor)
-            last = cursor + size == len(tokens)
-            if self.n_cached + size + (reserve if last else 0) > runtime.n_ctx:
-                self._rebuild(size + (reserve if last else 0))
-            chunk = tokens[cursor : cursor + size]
-            flags = outputs[cursor : cursor + size]
+        step = runtime.n_batch
+        if len(self.history) + len(tokens) + reserve > runtime.n_ctx:
+            # It will not all fit: batches small enough that a rebuilt window still
+            # holds half a window of history before each of them.
+            step = min(step, max(1, (runtime.n_ctx - len(self.head)) // 4))
+        batches = split(len(tokens), step)
+        for start, end in batches:
+            room = end - start + (reserve if end == len(tokens) else 0)
+            if self.n_cached + room > runtime.n_ctx:
+                self._rebuild(room)
+            chunk = tokens[start:end]
+            flags = outputs[start:end]
             self._decode(chunk, flags)
             if sink is not None:
                 base = len(self.history)
@@ -67,7 +71,6 @@ class RollingContext:
                     if flagged:
                         sink(base + i, runtime.logits(i))
             self.history.extend(chunk)
-            cursor += size
 
     def _decode(self, tokens: Sequence[int], outputs: Sequence[bool]) -> None:
         self.runtime.decode(tokens, self.n_cached, outputs)
@@ -88,9 +91,8 @@ class RollingContext:
         self.n_cached = 0
         kept = self.history[len(self.history) - keep :]
         for part in (self.head, kept):
-            for start in range(0, len(part), runtime.n_batch):
-                chunk = part[start : start + runtime.n_batch]
-                self._decode(chunk, [False] * len(chunk))
+            for start, end in split(len(part), runtime.n_batch):
+                self._decode(part[start:end], [False] * (end - start))
         self.dropped = len(self.history) - keep - len(self.head)
 
     def generate(self, chain: object, max_tokens: int, stop: bytes) -> tuple[bytes, int]:

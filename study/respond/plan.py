@@ -1,0 +1,76 @@
+"""From participants and persona conditions to keyed engine requests.
+
+A *job* is one engine request with everything needed to store it and to turn its result
+into output rows: the rendered prompt (who, which persona), the mode, and for samples the
+run and its seed. The store key of a job is the content hash of its request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from study.engines.base import SampleRequest, ScoreRequest
+from study.engines.seeds import run_seed
+from study.personas import RenderedPrompt
+from study.respond.config import SamplingConfig
+from study.store import request_key
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    rendered: RenderedPrompt
+    mode: str  # "score" or "sample"
+    request: ScoreRequest | SampleRequest
+    key: str
+    run: int | None = None
+    seed: int | None = None
+
+
+def model_identity(fingerprint: Mapping[str, str]) -> str:
+    """What names the model in run seeds: its file's sha256, or its name without one."""
+    return fingerprint.get("model_sha256") or fingerprint.get("model", "")
+
+
+def plan_jobs(
+    prompts: Sequence[RenderedPrompt],
+    options: Callable[[RenderedPrompt], tuple[str, ...] | None],
+    fingerprint: Mapping[str, str],
+    runs: int,
+    sampling: SamplingConfig,
+) -> tuple[list[Job], list[Job]]:
+    """Score jobs (one per prompt) and sample jobs (``runs`` per prompt)."""
+    model = model_identity(fingerprint)
+    scores: list[Job] = []
+    samples: list[Job] = []
+    for rendered in prompts:
+        option_set = options(rendered)
+        per_choice = None if option_set is None else (option_set,) * len(rendered.spans)
+        tags = (
+            ("experiment", rendered.experiment),
+            ("participant", rendered.participant),
+            ("persona", rendered.persona),
+        )
+        score = ScoreRequest(
+            prompt=rendered.prompt,
+            spans=rendered.spans,
+            options=per_choice,
+            tags=tags,
+            template_chars=rendered.template_chars,
+        )
+        scores.append(Job(rendered, "score", score, request_key(fingerprint, "score", score)))
+        for run in range(runs):
+            seed = run_seed(model, rendered.experiment, rendered.participant, rendered.persona, run)
+            sample = SampleRequest(
+                prompt=rendered.prompt,
+                spans=rendered.spans,
+                seed=seed,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                options=per_choice,
+                tags=tags,
+                template_chars=rendered.template_chars,
+            )
+            key = request_key(fingerprint, "sample", sample)
+            samples.append(Job(rendered, "sample", sample, key, run=run, seed=seed))
+    return scores, samples
