@@ -51,8 +51,11 @@ $(INSTALLED): requirements.lock pyproject.toml $(WHEELS)/.built
 
 setup: $(INSTALLED)
 
+# The whole study on the shipped data, both CPU models and the simulated engine (see
+# conf/experiment/reproduce.yaml); MODE=full for every participant. A second call reuses
+# every finished step from OUT.
 reproduce: $(INSTALLED)
-	$(PY) -m study stage=data out=$(OUT)/data $(ARGS)
+	$(PY) -m study experiment=reproduce profile=$(MODE) out=$(OUT) $(ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check study tests bench analysis tools

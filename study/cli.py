@@ -26,8 +26,8 @@ def to_typed(cfg: DictConfig) -> Config:
     typed = OmegaConf.to_object(cfg)
     if not isinstance(typed, Config):  # pragma: no cover - Hydra guarantees the schema
         raise ConfigError("configuration did not compose to study.config.Config")
-    if typed.runs < 1:
-        raise ConfigError(f"runs must be at least 1, got {typed.runs}")
+    if typed.runs < 0:
+        raise ConfigError(f"runs must be 0 (score only) or more, got {typed.runs}")
     if typed.data.limit is not None and typed.data.limit < 1:
         raise ConfigError(f"data.limit must be a positive integer, got {typed.data.limit}")
     return typed

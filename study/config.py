@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
 from study.personas.config import PersonaTextsConfig
+from study.pipeline.config import PipelineConfig
 from study.respond.config import SamplingConfig
 from study.variance.config import VarianceConfig
 
@@ -40,3 +41,5 @@ class Config:
     # Show rendered prompts, token counts and cached requests; compute nothing.
     dry_run: bool = False
     variance: VarianceConfig = field(default_factory=VarianceConfig)
+    # The end-to-end pipeline (stage=pipeline; conf/experiment/).
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)

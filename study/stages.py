@@ -15,6 +15,7 @@ STAGES: dict[str, str] = {
     "synth": "study.synth.stage:run",
     "cards": "study.data.stage:run_cards",
     "respond": "study.respond.stage:run",
+    "pipeline": "study.pipeline.stage:run",
 }
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from study.atomic import atomic_path
+
 
 @dataclass(frozen=True)
 class Heading:
@@ -77,8 +79,9 @@ class Report:
     def write(self, folder: Path, stem: str = "report") -> tuple[Path, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         md, page = folder / f"{stem}.md", folder / f"{stem}.html"
-        md.write_text(self.to_markdown())
-        page.write_text(self.to_html(folder))
+        for target, text in ((md, self.to_markdown()), (page, self.to_html(folder))):
+            with atomic_path(target) as tmp:
+                tmp.write_text(text)
         return md, page
 
 

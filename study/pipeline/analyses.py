@@ -1,0 +1,159 @@
+"""The analyses of the study, each a chain of cached steps ending in a manifest.
+
+An analysis reads participants, asks engines for scores or samples, fits the variance
+models and records in ``OUT/manifests/`` which step folders hold its results; the
+scripts in ``analysis/`` turn manifests into tables and figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from study.config import Config
+from study.engines.config import ModelConfig, SimulatedEngineConfig
+from study.errors import ConfigError
+from study.pipeline.inputs import data_step, synth_step
+from study.pipeline.models import load_model
+from study.pipeline.outputs import write_manifest
+from study.pipeline.respond_steps import respond_step, v1_step, v2_step
+from study.records import Participant
+
+
+def models_of(cfg: Config) -> list[ModelConfig]:
+    return [load_model(n) for n in cfg.pipeline.models] if cfg.pipeline.models else [cfg.model]
+
+
+def simulation(cfg: Config, root: Path) -> None:
+    """Synthetic participants answered by the simulated engine, whose variance
+    components are known: V1 must recover them."""
+    data, people = synth_step(cfg, root)
+    engine = SimulatedEngineConfig(seed=cfg.seed)
+    model = ModelConfig(name="simulated")
+    responded = respond_step(
+        cfg,
+        root,
+        data,
+        people,
+        engine=engine,
+        model=model,
+        personas=cfg.pipeline.sample_personas,
+        runs=cfg.runs,
+    )
+    fitted = v1_step(cfg, root, responded, "simulated")
+    write_manifest(
+        root,
+        "simulation",
+        {
+            "analysis": "simulation",
+            "truth": asdict(engine),
+            "realized": realized_variances(engine, responded.path / "respond" / "samples.parquet"),
+            "steps": {"data": data.path, "respond": responded.path, "v1": fitted.path},
+        },
+    )
+
+
+def realized_variances(engine: SimulatedEngineConfig, samples: Path) -> dict[str, float]:
+    """The variance of the effects the simulated engine actually drew for the levels in
+    the data: what a fit of these data can recover (the population variance is what
+    it estimates on average over many such draws)."""
+    import numpy as np
+    import polars as pl
+
+    from study.engines.simulated import SimulatedEngine
+
+    truth = SimulatedEngine(engine)
+    cells = pl.read_parquet(samples).select("experiment", "participant", "persona", "choice")
+    cells = cells.unique().sort(cells.columns)
+    effects = [truth.effects(*row) for row in cells.iter_rows()]
+    by_level: dict[str, dict[tuple, float]] = {
+        "participant": {},
+        "persona": {},
+        "participant:persona": {},
+        "item": {},
+    }
+    for (experiment, participant, persona, choice), e in zip(
+        cells.iter_rows(), effects, strict=True
+    ):
+        by_level["participant"][(experiment, participant)] = e.person
+        by_level["persona"][(persona,)] = e.persona
+        by_level["participant:persona"][(experiment, participant, persona)] = e.person_persona
+        by_level["item"][(experiment, choice)] = e.item
+    return {name: float(np.var(list(values.values()), ddof=1)) for name, values in by_level.items()}
+
+
+def run_vs_persona(cfg: Config, root: Path) -> None:
+    """C1: sampled runs under several personas, per model; V1 shares on both scales."""
+    data, people = data_step(cfg, root)
+    if cfg.pipeline.sample_participants is not None:
+        people = _first_per_experiment(people, cfg.pipeline.sample_participants)
+    for model in models_of(cfg):
+        responded = respond_step(
+            cfg,
+            root,
+            data,
+            people,
+            engine=cfg.engine,
+            model=model,
+            personas=cfg.pipeline.sample_personas,
+            runs=cfg.runs,
+        )
+        fitted = v1_step(cfg, root, responded, model.name)
+        write_manifest(
+            root,
+            f"run_vs_persona-{model.name}",
+            {
+                "analysis": "run_vs_persona",
+                "model": asdict(model),
+                "engine": cfg.engine.name,
+                "steps": {"data": data.path, "respond": responded.path, "v1": fitted.path},
+            },
+        )
+
+
+def replicate_psych201(cfg: Config, root: Path) -> None:
+    """C2/T1: NLL of every human response under none / own / other, per model."""
+    data, people = data_step(cfg, root)
+    for model in models_of(cfg):
+        responded = respond_step(
+            cfg, root, data, people, engine=cfg.engine, model=model, personas=cfg.personas, runs=0
+        )
+        fitted = v2_step(cfg, root, responded, model.name)
+        write_manifest(
+            root,
+            f"replicate_psych201-{model.name}",
+            {
+                "analysis": "replicate_psych201",
+                "model": asdict(model),
+                "engine": cfg.engine.name,
+                "steps": {"data": data.path, "respond": responded.path, "v2": fitted.path},
+            },
+        )
+
+
+def _first_per_experiment(people: list[Participant], n: int) -> list[Participant]:
+    kept: list[Participant] = []
+    seen: dict[str, int] = {}
+    for person in people:
+        seen[person.experiment] = seen.get(person.experiment, 0) + 1
+        if seen[person.experiment] <= n:
+            kept.append(person)
+    return kept
+
+
+ANALYSES: dict[str, Callable[[Config, Path], None]] = {
+    "simulation": simulation,
+    "run_vs_persona": run_vs_persona,
+    "replicate_psych201": replicate_psych201,
+    # The scale analysis reads run_vs_persona's manifests; it has no steps of its own.
+    "scale": lambda cfg, root: None,
+}
+
+
+def run_analyses(cfg: Config, root: Path) -> None:
+    unknown = [a for a in cfg.pipeline.analyses if a not in ANALYSES]
+    if unknown:
+        raise ConfigError(f"pipeline.analyses: unknown {unknown}; known: {sorted(ANALYSES)}")
+    for name in cfg.pipeline.analyses:
+        ANALYSES[name](cfg, root)

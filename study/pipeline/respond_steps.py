@@ -1,0 +1,131 @@
+"""Engine and variance steps of the pipeline: respond (score/sample), V1 and V2 fits."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from study.config import Config
+from study.engines.config import EngineConfig, ModelConfig
+from study.pipeline.steps import StepOutput, run_step
+from study.records import Participant
+
+
+def respond_step(
+    cfg: Config,
+    root: Path,
+    data: StepOutput,
+    people: list[Participant],
+    *,
+    engine: EngineConfig,
+    model: ModelConfig,
+    personas: list[str],
+    runs: int,
+) -> StepOutput:
+    """Scores (and, with runs > 0, samples) of ``people`` under ``personas``. Requests
+    go through the shared store ``ROOT/responses.sqlite``, so a killed step resumes."""
+    from study.respond.stage import respond
+
+    params = {
+        "engine": asdict(engine),
+        "model": asdict(model),
+        "personas": personas,
+        "runs": runs,
+        "sampling": asdict(cfg.sampling),
+        "persona_texts": asdict(cfg.persona_texts),
+        "seed": cfg.seed,
+    }
+
+    def build(staged) -> dict[str, Any]:
+        folder = staged.path("respond")
+        sub = replace(
+            cfg,
+            out=str(folder),
+            engine=engine,
+            model=model,
+            personas=personas,
+            runs=runs,
+            store=str(root / "responses.sqlite"),
+            dry_run=False,
+        )
+        outcome = respond(sub, people)
+        return {"computed": outcome.computed, "reused": outcome.reused}
+
+    return run_step(root, f"respond-{model.name}", params, build, inputs=[data])
+
+
+def v1_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOutput:
+    """V1 on sampled runs: does the sample equal the human's response? Person, persona,
+    person x persona and item (the choice point) crossed; runs are the residual."""
+    from study.variance import fit, save_tree
+
+    factors = ["participant", "persona", "participant:persona", "item"]
+    settings: dict[str, Any] = {
+        "draws": cfg.pipeline.draws,
+        "tune": cfg.pipeline.tune,
+        "chains": cfg.pipeline.chains,
+        "seed": cfg.seed,
+    }
+
+    def build(staged) -> dict[str, Any]:
+        samples = pl.read_parquet(respond.path / "respond" / "samples.parquet")
+        frame = samples.with_columns(
+            match=pl.col("match").cast(pl.Int64),
+            item=pl.concat_str(
+                pl.col("experiment"), pl.col("choice").cast(pl.String), separator=":"
+            ),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a failed gate is recorded, not printed here
+            result = fit(
+                frame,
+                outcome="match",
+                factors=factors,
+                family="bernoulli",
+                residual="run",
+                **settings,
+            )
+        result.components.to_csv(staged.path("components.csv"), index=False)
+        result.diagnostics.to_csv(staged.path("diagnostics.csv"), index=False)
+        c1 = result.c1("persona")
+        staged.path("c1.json").write_text(
+            json.dumps({**asdict(c1), "holds": c1.holds, "statement": str(c1)}, indent=2)
+        )
+        save_tree(result.tree, staged.path("posterior.nc"))
+        return {"passed": result.passed}
+
+    return run_step(root, f"v1-{label}", {"factors": factors, **settings}, build, inputs=[respond])
+
+
+def v2_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOutput:
+    """V2 on scored NLLs (none / own / other): the profile and person-specific benefits,
+    pooled and per experiment, beside the Psych-201 paper's Cohen's d."""
+    from study.variance import save_tree
+    from study.variance.individuation import Columns, cohens_d_table, individuation
+
+    settings: dict[str, Any] = {
+        "draws": cfg.pipeline.draws,
+        "tune": cfg.pipeline.tune,
+        "chains": cfg.pipeline.chains,
+        "seed": cfg.seed,
+        "rope": cfg.pipeline.rope,
+    }
+
+    def build(staged) -> dict[str, Any]:
+        scores = pl.read_parquet(respond.path / "respond" / "scores.parquet")
+        columns = Columns(index="choice")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a failed gate is recorded, not printed here
+            result = individuation(scores, columns=columns, **settings)
+        result.table.to_csv(staged.path("benefit.csv"), index=False)
+        result.diagnostics.to_csv(staged.path("diagnostics.csv"), index=False)
+        cohens_d_table(scores, columns=columns).to_csv(staged.path("cohens_d.csv"), index=False)
+        save_tree(result.tree, staged.path("posterior.nc"))
+        return {"passed": result.passed}
+
+    return run_step(root, f"v2-{label}", settings, build, inputs=[respond])
