@@ -12,7 +12,7 @@ import polars as pl
 
 from study.config import Config
 from study.engines.config import EngineConfig, ModelConfig
-from study.pipeline.steps import StepOutput, run_step
+from study.pipeline.steps import StepOutput, digest, run_step
 from study.records import Participant
 
 
@@ -32,6 +32,8 @@ def respond_step(
     from study.respond.stage import respond
 
     params = {
+        # Which people (a subset of the data step's, in the sampled analysis).
+        "participants": digest([[p.experiment, p.participant, len(p.choices)] for p in people]),
         "engine": asdict(engine),
         "model": asdict(model),
         "personas": personas,
