@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +60,12 @@ def run_step(
         log.info("step %s: reusing %s", name, folder)
         return StepOutput(name, key, folder, reused=True)
     log.info("step %s: running into %s", name, folder)
+    started = time.perf_counter()
     with StagedOutputs(folder) as staged:
         meta = build(staged) or {}
         marker = {"name": name, "key": key, "params": params, "inputs": [i.key for i in inputs]}
         marker.update(meta)
+        # Wall time of the step, for the per-stage split of bench/bench_reproduce.py.
+        marker["seconds"] = round(time.perf_counter() - started, 3)
         staged.path(DONE_MARKER).write_text(json.dumps(marker, indent=2, default=str))
     return StepOutput(name, key, folder, reused=False)
