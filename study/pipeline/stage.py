@@ -16,6 +16,7 @@ from types import ModuleType
 
 import yaml
 
+from study.atomic import atomic_path
 from study.config import Config
 from study.pipeline.analyses import run_analyses
 from study.pipeline.provenance import provenance
@@ -42,7 +43,7 @@ def _at_most(limit: int | None, what: str) -> str:
     return f"all {what}" if limit is None else f"at most {limit} {what}"
 
 
-def build_report(cfg: Config, root: Path) -> Report:
+def build_report(cfg: Config, root: Path, block: dict) -> Report:
     report = Report("Persona or noise? Results of the study")
     report.add(
         Text(
@@ -61,21 +62,35 @@ def build_report(cfg: Config, root: Path) -> Report:
             continue
         blocks: list[Block] = module.make(root)
         report.add(*blocks)
-    report.add(
-        Heading("Provenance"),
-        Code(
-            yaml.safe_dump(
-                provenance(asdict(cfg), seed=cfg.seed), sort_keys=False, default_flow_style=False
-            )
-        ),
-    )
+    report.add(Heading("Provenance"), Code(yaml.safe_dump(block, sort_keys=False)))
     return report
+
+
+def engine_fingerprints(root: Path) -> dict[str, object]:
+    """The fingerprint (engine, version, model file sha256, settings) of every engine
+    whose responses the manifests under ``root`` use, by model name."""
+    import json
+
+    import polars as pl
+
+    found: dict[str, object] = {}
+    for path in sorted((root / "manifests").glob("*.json")):
+        manifest = json.loads(path.read_text())
+        scores = Path(manifest["steps"]["respond"]) / "respond" / "scores.parquet"
+        if scores.exists():
+            first = pl.read_parquet(scores, columns=["model", "engine_settings"], n_rows=1)
+            if first.height:
+                found[first["model"][0]] = json.loads(first["engine_settings"][0])
+    return found
 
 
 def write_report(cfg: Config) -> None:
     """Tables, figures and the report from whatever manifests ``cfg.out`` holds."""
     root = Path(cfg.out)
-    md, page = build_report(cfg, root).write(root)
+    block = provenance(asdict(cfg), seed=cfg.seed, engines=engine_fingerprints(root))
+    with atomic_path(root / "provenance.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump(block, sort_keys=False))
+    md, page = build_report(cfg, root, block).write(root)
     print(f"wrote {md} and {page}", file=sys.stderr)
 
 

@@ -63,7 +63,12 @@ def run_step(
     started = time.perf_counter()
     with StagedOutputs(folder) as staged:
         meta = build(staged) or {}
-        marker = {"name": name, "key": key, "params": params, "inputs": [i.key for i in inputs]}
+        marker: dict[str, Any] = {
+            "name": name,
+            "key": key,
+            "params": params,
+            "inputs": [i.key for i in inputs],
+        }
         marker.update(meta)
         # Wall time of the step, for the per-stage split of bench/bench_reproduce.py.
         marker["seconds"] = round(time.perf_counter() - started, 3)
