@@ -39,7 +39,7 @@ def test_engine_honours_the_protocol_shapes(served, thoma):
 def test_one_pass_equals_scoring_each_choice_alone(served, thoma):
     """The Psych-201 check: the NLL from one pass equals the NLL of each response given
     only the context up to its ``<<`` (one request per choice point)."""
-    request = thoma(1, with_options=False, choices=6)[0]
+    request = thoma(1, with_options=False, choices=4)[0]
     one_pass = next(served.score([request]))
     plan = served._plan(request.prompt, request.spans, 0, request.tags)
     for choice, (start, end) in enumerate(plan.responses):
