@@ -7,15 +7,14 @@ figures/c1_shares.{png,pdf}. Run alone: python analysis/c1_run_vs_persona.py OUT
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from study.pipeline.outputs import read_manifests, save_figure, write_table
-from study.pipeline.report import Block, Figure, Heading, Table, Text
+from study.pipeline.outputs import read_manifests, save_figure, script_main, section, write_table
+from study.pipeline.report import Block
 
 ANALYSIS = "run_vs_persona"
 
@@ -101,18 +100,21 @@ def make(root: Path) -> list[Block]:
             f"{row['persona_share']:.3f} [{row['persona_lower']:.3f}, {row['persona_upper']:.3f}],"
             f" P(run >= persona) = {row['p_run_ge_persona']:.3f}{failed}"
         )
-    return [
-        Heading("C1: run vs persona"),
-        Text(
+    return section(
+        root,
+        "C1: run vs persona",
+        [
             "Sampled responses under several personas; V1 splits whether the sample equals "
             "the human's response into participant, persona, participant x persona, item "
-            "and run. C1 holds when the data-scale run share is at least the persona share."
-        ),
-        Text("\n".join(lines)),
-        Table(table, "C1 per model"),
-        Figure(str(png.relative_to(root)), "Variance shares on the data scale"),
-    ]
+            "and run. C1 holds when the data-scale run share is at least the persona share.",
+            "\n".join(lines),
+        ],
+        table,
+        "C1 per model",
+        png,
+        "Variance shares on the data scale",
+    )
 
 
 if __name__ == "__main__":
-    print(len(make(Path(sys.argv[1]))), "report blocks")
+    script_main(make)

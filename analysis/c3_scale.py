@@ -8,15 +8,14 @@ paired by index), giving its interval. Run alone: python analysis/c3_scale.py OU
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from study.pipeline.outputs import read_manifests, save_figure, write_table
-from study.pipeline.report import Block, Figure, Heading, Table, Text
+from study.pipeline.outputs import read_manifests, save_figure, script_main, section, write_table
+from study.pipeline.report import Block
 from study.variance import load_tree
 
 ANALYSIS = "run_vs_persona"
@@ -78,17 +77,20 @@ def make(root: Path) -> list[Block]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     png = save_figure(fig, root, "c3_scale")
-    return [
-        Heading("C3: scale"),
-        Text(
+    return section(
+        root,
+        "C3: scale",
+        [
             f"Across {len(manifests)} models, the slope of the persona share on log10 "
             f"parameters is {slopes.mean():.4f} per decade (94% interval [{low:.4f}, "
-            f"{high:.4f}]). T3 expects it to be small."
-        ),
-        Table(table, "Shares by model size"),
-        Figure(str(png.relative_to(root)), "Persona and run shares against model size"),
-    ]
+            f"{high:.4f}]). T3 expects it to be small.",
+        ],
+        table,
+        "Shares by model size",
+        png,
+        "Persona and run shares against model size",
+    )
 
 
 if __name__ == "__main__":
-    print(len(make(Path(sys.argv[1]))), "report blocks")
+    script_main(make)

@@ -6,15 +6,13 @@ figures/simulation_recovery.{png,pdf}. Run alone: python analysis/simulation_rec
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import polars as pl
 
-from study.pipeline.outputs import read_manifests, save_figure, write_table
-from study.pipeline.report import Block, Figure, Heading, Table, Text
+from study.pipeline.outputs import read_manifests, save_figure, script_main, section, write_table
+from study.pipeline.report import Block
 
 ANALYSIS = "simulation"
 # V1 component -> the simulated engine's standard deviation behind it.
@@ -93,21 +91,23 @@ def make(root: Path) -> list[Block]:
     realized = int(table["covers_realized"].sum())
     passed = bool((table["diagnostics"] == "passed").all())
     verdict = "" if passed else " The fit FAILED its diagnostics: do not interpret these numbers."
-    return [
-        Heading("Ground truth: the simulation"),
-        Text(
+    return section(
+        root,
+        "Ground truth: the simulation",
+        [
             f"Synthetic participants answered by the simulated engine, whose person, persona, "
             f"person x persona and item variances are known. Of {table.height} components, "
             f"{covered} population variances and {realized} variances of the effects "
             f"actually drawn lie inside their 94% intervals (a component with few levels, "
             f"such as the items, can draw effects far from its population variance)."
-            f"{verdict}"
-        ),
-        Table(table, "V1 estimates vs truth"),
-        Figure(str(png.relative_to(root)), "Estimated components (94% intervals) and truth"),
-    ]
+            f"{verdict}",
+        ],
+        table,
+        "V1 estimates vs truth",
+        png,
+        "Estimated components (94% intervals) and truth",
+    )
 
 
 if __name__ == "__main__":
-    blocks = make(Path(sys.argv[1]))
-    print(json.dumps([type(b).__name__ for b in blocks]))
+    script_main(make)

@@ -8,15 +8,14 @@ and figures/t1_profile_benefit.{png,pdf}. Run alone: python analysis/t1_profile_
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from study.pipeline.outputs import read_manifests, save_figure, write_table
-from study.pipeline.report import Block, Figure, Heading, Table, Text
+from study.pipeline.outputs import read_manifests, save_figure, script_main, section, write_table
+from study.pipeline.report import Block
 
 ANALYSIS = "replicate_psych201"
 POOLED = "(pooled)"
@@ -112,19 +111,22 @@ def make(root: Path) -> list[Block]:
             f"{row['person_specific_benefit_upper']:.4f}] nats per choice; mean Cohen's d "
             f"over experiments {d.mean():.3f} (T1 expects within about 0.03 of 0){failed}"
         )
-    return [
-        Heading("T1 / C2: does the own profile help?"),
-        Text(
+    return section(
+        root,
+        "T1 / C2: does the own profile help?",
+        [
             "Every human response scored under no profile, the participant's own profile and "
             "another participant's profile (the placebo). Positive benefits mean the profile "
             "lowers the NLL. Cohen's d is the Psych-201 paper's statistic, over participants' "
-            "mean NLL per choice."
-        ),
-        Text("\n".join(lines)),
-        Table(table, "Per experiment and model"),
-        Figure(str(png.relative_to(root)), "Profile and person-specific benefit per experiment"),
-    ]
+            "mean NLL per choice.",
+            "\n".join(lines),
+        ],
+        table,
+        "Per experiment and model",
+        png,
+        "Profile and person-specific benefit per experiment",
+    )
 
 
 if __name__ == "__main__":
-    print(len(make(Path(sys.argv[1]))), "report blocks")
+    script_main(make)

@@ -82,3 +82,33 @@ def save_figure(fig: plt.Figure, root: Path, name: str) -> Path:
     fig.savefig(folder / f"{name}.png", dpi=120, metadata={"Software": "study"})
     plt.close(fig)
     return folder / f"{name}.png"
+
+
+def section(
+    root: Path,
+    heading: str,
+    texts: list[str],
+    table: pl.DataFrame,
+    table_caption: str,
+    figure: Path,
+    figure_caption: str,
+) -> list[Any]:
+    """The report blocks of one analysis: heading, paragraphs, its table and figure."""
+    from study.pipeline.report import Figure, Heading, Table, Text
+
+    return [
+        Heading(heading),
+        *(Text(text) for text in texts),
+        Table(table, table_caption),
+        Figure(str(figure.relative_to(root)), figure_caption),
+    ]
+
+
+def script_main(make: Any) -> None:
+    """Run an analysis script alone: ``python analysis/NAME.py OUT``."""
+    import sys
+
+    if len(sys.argv) != 2:
+        raise SystemExit(f"usage: python {sys.argv[0]} OUT  (a folder written by the pipeline)")
+    blocks = make(Path(sys.argv[1]))
+    print(f"{len(blocks)} report blocks; tables and figures written under {sys.argv[1]}")
