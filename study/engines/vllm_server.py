@@ -11,9 +11,9 @@ With ``engine.url`` it connects to a server that is already running instead (one
 started by hand, or on a GPU node); then ``engine.weights`` or the model's GGUF still
 identifies the weights in the fingerprint.
 
-The server's output goes to a log file whose path the start-up message gives; a server
-that exits or stays unhealthy past ``engine.startup_timeout_s`` is reported with the
-log's last lines.
+The server's output goes to a log file whose path the start-up message gives, removed
+when the engine closes; a server that exits or stays unhealthy past
+``engine.startup_timeout_s`` is reported with the log's last lines, and its log kept.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ class ManagedServer:
         except OSError:
             return "(no log)"
 
-    def stop(self) -> None:
+    def stop(self, remove_log: bool = False) -> None:
+        """End the server; ``remove_log`` after a clean run (a failed start keeps it)."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -163,6 +164,11 @@ class ManagedServer:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         atexit.unregister(self.stop)
+        if remove_log:
+            self.log_path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.stop(remove_log=True)
 
 
 def build(engine: EngineConfig, model: ModelConfig) -> OpenAICompatibleEngine:
@@ -183,7 +189,7 @@ def build(engine: EngineConfig, model: ModelConfig) -> OpenAICompatibleEngine:
     server = ManagedServer(server_command(python, weights, model.name, port, engine), port, env)
     try:
         server.wait_healthy(engine.startup_timeout_s)
-        return _client(engine, model, server.url, weights, on_close=server.stop)
+        return _client(engine, model, server.url, weights, on_close=server.close)
     except BaseException:
         server.stop()
         raise

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import tempfile
 import threading
 import time
 import urllib.error
@@ -98,9 +99,12 @@ def served(smollm2: ModelConfig, weights: VllmWeights) -> Iterator[OpenAICompati
     engine = build_engine(settings, smollm2)
     assert isinstance(engine, OpenAICompatibleEngine)
     url = engine.settings.url
+    logs_before = set(Path(tempfile.gettempdir()).glob(f"vllm-server-{url.split(':')[2][:-3]}-*"))
+    assert logs_before, "the managed server writes its log where the start-up message says"
     yield engine
     engine.close()
     assert not port_is_open(url), "the managed vLLM server still listens after close()"
+    assert not any(log.exists() for log in logs_before), "close() leaves the server log"
 
 
 @dataclass

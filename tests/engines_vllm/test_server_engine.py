@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,6 +121,10 @@ def test_failed_start_reports_the_server_log(smollm2, weights):
     with pytest.raises(ConfigError, match="exited with status 1") as raised:
         build_engine(settings, smollm2)
     assert "No module named" in str(raised.value)
+    # A failed start keeps its log (the message names it) for the user to read.
+    log = Path(re.search(r"its log \((.+?)\)", str(raised.value)).group(1))
+    assert "No module named" in log.read_text()
+    log.unlink()
 
 
 def test_missing_interpreter_is_a_config_error(smollm2):
