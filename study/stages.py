@@ -16,6 +16,7 @@ STAGES: dict[str, str] = {
     "cards": "study.data.stage:run_cards",
     "respond": "study.respond.stage:run",
     "pipeline": "study.pipeline.stage:run",
+    "variance": "study.variance.stage:run",
 }
 
 

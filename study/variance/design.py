@@ -1,0 +1,161 @@
+"""From a user's data frame to cells: the unique level combinations the model sees.
+
+Rows that share every factor level are replicates of one cell (the runs). Each family
+summarises a cell's replicates by sufficient statistics (binomial counts, Gaussian mean
+and sum of squares, category counts), so the likelihood's cost grows with the number of
+cells, never with the number of runs.
+
+Bad input raises :class:`~study.errors.StudyInputError` naming the file (or "data frame"),
+the line (CSV: the header is line 1; a frame: rows count from 1), the participant (the
+value of the first factor column on that row) and the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from pyarrow import ArrowException
+
+from study.errors import StudyInputError
+from study.variance.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where rows came from, for error messages: row ``i`` (0-based) is line ``i + first_line``."""
+
+    name: str = "data frame"
+    first_line: int = 1
+
+    def error(
+        self, message: str, *, row: int | None = None, participant: Any = None, column: str = ""
+    ) -> StudyInputError:
+        return StudyInputError(
+            message,
+            file=self.name,
+            line=None if row is None else row + self.first_line,
+            participant=None if participant is None else str(participant),
+            field=column or None,
+        )
+
+
+@dataclass
+class Cells:
+    """The data as the model sees it: one entry per unique combination of factor levels.
+
+    ``level_index[name][i]`` is the level (0-based, into ``level_labels[name]``) of
+    component ``name`` in cell ``i``; ``stats`` holds the family's sufficient statistics
+    per cell; ``replicates[i]`` is how many rows (runs) cell ``i`` pooled.
+    """
+
+    n_rows: int
+    level_index: dict[str, np.ndarray]
+    level_labels: dict[str, list[str]]
+    replicates: np.ndarray
+    stats: dict[str, np.ndarray] = field(default_factory=dict)
+    # Per-factor-column level counts, for the D-study's defaults.
+    column_levels: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.replicates.size)
+
+
+def to_polars(
+    data: pd.DataFrame | pl.DataFrame, columns: list[str], source: Source
+) -> pl.DataFrame:
+    """Select ``columns`` from a pandas or polars frame as polars; missing ones are errors."""
+    names = list(data.columns)
+    for column in columns:
+        if column not in names:
+            raise source.error(
+                f"column {column!r} not found; the data has {', '.join(map(str, names))}",
+                column=column,
+            )
+    if isinstance(data, pd.DataFrame):
+        subset = data[columns].reset_index(drop=True)
+        try:
+            data = pl.from_pandas(subset)
+        except (ValueError, TypeError, ArrowException):
+            # Mixed types in an object column (numbers and text): read them as text, so
+            # that the family's check names the offending row.
+            data = pl.from_pandas(subset.apply(_as_text_if_mixed))
+    elif isinstance(data, pl.DataFrame):
+        data = data.select(columns)
+    else:
+        raise TypeError(f"expected a pandas or polars DataFrame, got {type(data).__name__}")
+    return data
+
+
+def _as_text_if_mixed(column: pd.Series) -> pd.Series:
+    if column.dtype != object:
+        return column
+    return column.map(lambda v: None if v is None or v != v else str(v))
+
+
+def first_bad_row(mask: np.ndarray) -> int | None:
+    """Index of the first True in ``mask``, or None."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def encode_column(frame: pl.DataFrame, column: str, source: Source, who: str) -> tuple:
+    """Level codes (sorted: numerically for numbers, else as text) and their text labels."""
+    series = frame[column]
+    bad = first_bad_row(series.is_null().to_numpy())
+    if bad is not None:
+        raise source.error(
+            "missing value in a grouping column",
+            row=bad,
+            participant=frame[who][bad],
+            column=column,
+        )
+    values = series.to_numpy()
+    if values.dtype.kind not in "iufb":
+        values = values.astype(str)
+    uniques, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int64), [str(u) for u in uniques]
+
+
+def build_cells(frame: pl.DataFrame, spec: ModelSpec, source: Source) -> tuple[Cells, np.ndarray]:
+    """Group rows into cells; return the cells and each row's cell index.
+
+    The family fills ``Cells.stats`` afterwards from the row-level outcome.
+    """
+    who = spec.columns[0]
+    codes: dict[str, np.ndarray] = {}
+    labels: dict[str, list[str]] = {}
+    for column in spec.columns:
+        codes[column], labels[column] = encode_column(frame, column, source, who)
+    matrix = np.column_stack([codes[c] for c in spec.columns])
+    cell_keys, cell_of_row = np.unique(matrix, axis=0, return_inverse=True)
+    cell_of_row = cell_of_row.reshape(-1)
+    level_index: dict[str, np.ndarray] = {}
+    level_labels: dict[str, list[str]] = {}
+    for component in spec.components:
+        positions = [spec.columns.index(c) for c in component.columns]
+        sub = cell_keys[:, positions]
+        combos, index = np.unique(sub, axis=0, return_inverse=True)
+        if combos.shape[0] < 2:
+            raise source.error(
+                f"factor {component.name!r} has only one level; a variance needs at least two",
+                column=component.columns[-1],
+            )
+        level_index[component.name] = index.reshape(-1).astype(np.int32)
+        level_labels[component.name] = [
+            ":".join(labels[c][k] for c, k in zip(component.columns, combo, strict=True))
+            for combo in combos
+        ]
+    replicates = np.bincount(cell_of_row, minlength=cell_keys.shape[0])
+    cells = Cells(
+        n_rows=frame.height,
+        level_index=level_index,
+        level_labels=level_labels,
+        replicates=replicates,
+        column_levels={c: len(labels[c]) for c in spec.columns},
+    )
+    return cells, cell_of_row

@@ -1,0 +1,369 @@
+"""V2, individuation: does a participant's own profile lower the NLL of their choices?
+
+Input: long rows ``[experiment, participant, index, persona, nll]`` with persona in
+{``none``, ``own``, ``other``} (other persona values are ignored). Per choice, two
+contrasts (positive = the own profile helps):
+
+- ``profile_benefit`` = NLL(none) - NLL(own): any profile at all;
+- ``person_specific_benefit`` = NLL(other) - NLL(own): this person's profile rather
+  than someone else's (the placebo).
+
+Model, per contrast, participants nested in experiments, choices in participants:
+``d[e, p, k] = theta_e + u_p + eps``, ``u_p ~ N(0, sigma_between_e**2)``, ``eps ~ N(0,
+sigma_within_e**2)``, ``theta_e ~ N(theta, tau**2)``. Participants are integrated out
+exactly through their sufficient statistics (number of choices, mean, sum of squares),
+so 200,000 participants cost no more parameters than 20. Priors, with ``s`` the SD of
+the per-choice contrast: ``theta ~ N(0, s)``, ``tau``, ``sigma_between_e``,
+``sigma_within_e ~ HalfStudentT(3, s)``.
+
+Reported: the pooled benefit (``theta``, the population mean over experiments) and each
+experiment's ``theta_e``, with 94% intervals and the probabilities of exceeding the
+region of practical equivalence ``[-rope, rope]`` on either side.
+
+:func:`cohens_d_table` gives the Psych-201 paper's statistic to compare like with like.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from study.errors import ConfigError
+from study.variance.design import Source, first_bad_row, to_polars
+from study.variance.diagnostics import (
+    count_divergences,
+    diagnostics_table,
+    failed_rows,
+    gate_passed,
+)
+from study.variance.model import centring_weight, population_intercept
+from study.variance.posterior import flat
+from study.variance.sampling import Sampler, SamplerSettings, sample
+from study.variance.tables import interval
+
+CONDITIONS = ("none", "own", "other")
+CONTRASTS = {
+    "profile_benefit": ("none", "own"),
+    "person_specific_benefit": ("other", "own"),
+}
+POOLED = "(pooled)"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Names of the long-format columns."""
+
+    experiment: str = "experiment"
+    participant: str = "participant"
+    index: str = "index"
+    persona: str = "persona"
+    nll: str = "nll"
+
+    def all(self) -> list[str]:
+        return [self.experiment, self.participant, self.index, self.persona, self.nll]
+
+
+@dataclass
+class IndividuationResult:
+    """``table``: one row per contrast and experiment (plus the pooled row): mean, interval,
+    P(> rope), P(< -rope), counts, ``passed``; ``diagnostics``; ``tree`` (DataTree with
+    ``theta``, ``tau``, ``theta_experiment``, ``sigma_between``, ``sigma_within``)."""
+
+    table: pd.DataFrame
+    diagnostics: pd.DataFrame
+    passed: bool
+    tree: xr.DataTree
+    rope: float
+
+
+def choice_table(
+    data: pd.DataFrame | pl.DataFrame, columns: Columns, source: Source
+) -> pl.DataFrame:
+    """Validated wide table: one row per choice, one NLL column per condition present."""
+    frame = to_polars(data, columns.all(), source).with_row_index("_row")
+    for name in columns.all():
+        bad = first_bad_row(frame[name].is_null().to_numpy())
+        if bad is not None:
+            raise source.error(
+                "missing value", row=bad, participant=frame[columns.participant][bad], column=name
+            )
+    nll = frame[columns.nll].cast(pl.Float64, strict=False).to_numpy()
+    bad = first_bad_row(~np.isfinite(nll))
+    if bad is not None:
+        raise source.error(
+            f"nll {frame[columns.nll][bad]!r} is not a finite number",
+            row=bad,
+            participant=frame[columns.participant][bad],
+            column=columns.nll,
+        )
+    frame = frame.with_columns(
+        pl.Series(columns.nll, nll),
+        pl.col(columns.experiment).cast(pl.String),
+        pl.col(columns.participant).cast(pl.String),
+        pl.col(columns.persona).cast(pl.String),
+    ).filter(pl.col(columns.persona).is_in(list(CONDITIONS)))
+    keys = [columns.experiment, columns.participant, columns.index, columns.persona]
+    duplicated = frame.filter(pl.struct(keys).is_duplicated())
+    if duplicated.height:
+        row = duplicated.row(0, named=True)
+        raise source.error(
+            f"choice {row[columns.index]!r} has two rows for persona {row[columns.persona]!r}",
+            row=int(row["_row"]),
+            participant=row[columns.participant],
+            column=columns.persona,
+        )
+    return frame.pivot(
+        on=columns.persona, index=keys[:3], values=columns.nll, aggregate_function=None
+    )
+
+
+def _spread(values: pl.Series) -> float:
+    """Sample SD of a numeric series (0 for fewer than two values)."""
+    sd = values.std()
+    return float(sd) if isinstance(sd, int | float) else 0.0
+
+
+def _participant_stats(wide: pl.DataFrame, columns: Columns) -> pl.DataFrame:
+    """Per contrast and participant: choices, mean and sum of squares of the contrast."""
+    parts = []
+    for name, (worse, better) in CONTRASTS.items():
+        if worse not in wide.columns or better not in wide.columns:
+            continue
+        diff = (pl.col(worse) - pl.col(better)).alias("d")
+        per_choice = wide.select(columns.experiment, columns.participant, diff).drop_nulls("d")
+        stats = per_choice.group_by([columns.experiment, columns.participant]).agg(
+            pl.len().alias("n"),
+            pl.col("d").mean().alias("mean"),
+            ((pl.col("d") - pl.col("d").mean()) ** 2).sum().alias("ss"),
+        )
+        parts.append(
+            stats.with_columns(
+                pl.lit(name).alias("contrast"),
+                pl.lit(_spread(per_choice["d"])).alias("sd"),
+            )
+        )
+    if not parts:
+        raise ConfigError("no contrast can be formed: need personas 'own' and 'none' or 'other'")
+    return pl.concat(parts).sort(["contrast", columns.experiment, columns.participant])
+
+
+def individuation(
+    data: pd.DataFrame | pl.DataFrame,
+    *,
+    columns: Columns | None = None,
+    rope: float = 0.01,
+    prob: float = 0.94,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    cores: int = 2,
+    seed: int = 0,
+    sampler: Sampler = "auto",
+    progress: bool = False,
+    source: str = "data frame",
+    first_line: int = 1,
+) -> IndividuationResult:
+    """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats)."""
+    columns = columns or Columns()
+    if rope < 0:
+        raise ConfigError(f"rope must be non-negative, got {rope}")
+    wide = choice_table(data, columns, Source(source, first_line))
+    stats = _participant_stats(wide, columns)
+    contrasts = list(dict.fromkeys(stats["contrast"].to_list()))
+    experiments = sorted(set(stats[columns.experiment].to_list()))
+    contrast_index = np.array([contrasts.index(c) for c in stats["contrast"]])
+    experiment_index = np.array([experiments.index(e) for e in stats[columns.experiment]])
+    n = stats["n"].to_numpy().astype(np.float64)
+    scale = np.array(
+        [max(float(stats.filter(pl.col("contrast") == c)["sd"][0]), 1e-6) for c in contrasts]
+    )
+    group = contrast_index * len(experiments) + experiment_index
+    n_groups = len(contrasts) * len(experiments)
+    dof = np.bincount(group, weights=n - 1.0, minlength=n_groups)
+    ss = np.bincount(group, weights=stats["ss"].to_numpy(), minlength=n_groups)
+    # Experiments hold many participants each, so their means are usually pinned down by
+    # the data (centred); with few participants per experiment, non-centred is safer.
+    per_experiment = np.bincount(experiment_index, minlength=len(experiments))
+    weight = centring_weight(
+        float(np.median(per_experiment) / (1 + np.median(per_experiment))), len(experiments)
+    )
+    coords = {"contrast": contrasts, "experiment": experiments}
+    n_exp = len(experiments)
+    with pm.Model(coords=coords) as model:
+        tau = pm.HalfStudentT("tau", nu=3, sigma=scale, dims="contrast")
+        # The experiments' mean benefit; the population mean theta is recovered after
+        # sampling (study.variance.model.population_intercept), as in V1.
+        grand = pm.Normal("grand_mean", 0.0, pt.sqrt(scale**2 + tau**2 / n_exp), dims="contrast")
+        sd_between = pm.HalfStudentT(
+            "sigma_between", nu=3, sigma=scale[:, None], dims=("contrast", "experiment")
+        )
+        sd_within = pm.HalfStudentT(
+            "sigma_within", nu=3, sigma=scale[:, None], dims=("contrast", "experiment")
+        )
+        theta_e = grand[:, None] * pt.ones((1, n_exp))
+        if n_exp > 1:
+            raw = pm.ZeroSumNormal(
+                "raw_experiment", sigma=tau[:, None] ** weight, dims=("contrast", "experiment")
+            )
+            theta_e = theta_e + raw * tau[:, None] ** (1.0 - weight)
+        theta_e = pm.Deterministic("theta_experiment", theta_e, dims=("contrast", "experiment"))
+        between = sd_between[contrast_index, experiment_index]
+        within = sd_within[contrast_index, experiment_index]
+        pm.Normal(
+            "participant_mean",
+            mu=theta_e[contrast_index, experiment_index],
+            sigma=pt.sqrt(between**2 + within**2 / n),
+            observed=stats["mean"].to_numpy(),
+        )
+        has_within = dof > 0
+        within_flat = sd_within.reshape((-1,))[has_within]
+        pm.Potential(
+            "within_ss",
+            pt.sum(
+                pm.logp(
+                    pm.Gamma.dist(alpha=dof[has_within] / 2.0, beta=0.5 / within_flat**2),
+                    ss[has_within],
+                )
+            ),
+        )
+    names = ["grand_mean", "tau", "theta_experiment", "sigma_between", "sigma_within"]
+    settings = SamplerSettings(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        seed=seed,
+        sampler=sampler,
+        progress=progress,
+    )
+    tree = sample(model, names, settings)
+    tree = _add_population_mean(tree, scale, n_exp, seed)
+    names = ["theta", *names]
+    posterior = tree["posterior"].to_dataset()
+    diagnostics = diagnostics_table(posterior, names, [], count_divergences(tree))
+    passed = gate_passed(diagnostics)
+    table = _benefit_table(posterior, stats, columns, rope, prob, passed)
+    if not passed:
+        warnings.warn(
+            f"individuation fit FAILED its diagnostics ({', '.join(failed_rows(diagnostics))})",
+            UserWarning,
+            stacklevel=2,
+        )
+    tree.attrs["diagnostics_passed"] = int(passed)
+    return IndividuationResult(
+        table=table, diagnostics=diagnostics, passed=passed, tree=tree, rope=rope
+    )
+
+
+def _add_population_mean(
+    tree: xr.DataTree, scale: np.ndarray, n_experiments: int, seed: int
+) -> xr.DataTree:
+    """Add ``theta`` (population mean benefit over experiments) to the posterior."""
+    posterior = tree["posterior"].to_dataset()
+    rng = np.random.default_rng([seed, 11])
+    shape = posterior["tau"].shape
+    theta = np.empty(shape)
+    for c in range(shape[-1]):
+        draws = population_intercept(
+            flat(posterior["grand_mean"][..., c]),
+            flat(posterior["tau"][..., c])[:, None],
+            (n_experiments,),
+            (0.0, float(scale[c])),
+            rng,
+        )
+        theta[..., c] = draws.reshape(shape[:2])
+    posterior["theta"] = (posterior["tau"].dims, theta)
+    tree["posterior"] = xr.DataTree(posterior)
+    return tree
+
+
+def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFrame:
+    rows = []
+    for contrast in posterior["contrast"].values:
+        subset = stats.filter(pl.col("contrast") == contrast)
+        draws_by_row = [(POOLED, flat(posterior["theta"].sel(contrast=contrast)), subset)]
+        for experiment in posterior["experiment"].values:
+            draws = flat(
+                posterior["theta_experiment"].sel(contrast=contrast, experiment=experiment)
+            )
+            draws_by_row.append(
+                (experiment, draws, subset.filter(pl.col(columns.experiment) == experiment))
+            )
+        for experiment, draws, counted in draws_by_row:
+            low, high = interval(draws, prob, "eti")
+            rows.append(
+                {
+                    "contrast": str(contrast),
+                    "experiment": str(experiment),
+                    "mean": float(draws.mean()),
+                    "lower": low,
+                    "upper": high,
+                    "p_above_rope": float(np.mean(draws > rope)),
+                    "p_below_rope": float(np.mean(draws < -rope)),
+                    "n_participants": int(counted.height),
+                    "n_choices": int(counted["n"].sum()),
+                }
+            )
+    table = pd.DataFrame(rows)
+    table["interval"] = f"{round(prob * 100)}% ETI"
+    table["passed"] = passed
+    return table
+
+
+def cohens_d_table(
+    data: pd.DataFrame | pl.DataFrame,
+    *,
+    columns: Columns | None = None,
+    unit: str = "participant",
+    conditions: tuple[str, str] = ("none", "own"),
+    source: str = "data frame",
+    first_line: int = 1,
+) -> pd.DataFrame:
+    """Per experiment, the Psych-201 paper's statistic
+    ``d = (mean NLL_none - mean NLL_own) / sqrt((sd_none**2 + sd_own**2) / 2)``.
+
+    ``unit="participant"`` (default): means and SDs are over participants' mean NLL per
+    choice, the participant being the unit the paper's per-participant evaluation scores;
+    ``unit="choice"``: over individual choices. Only choices scored under both
+    conditions count. Positive d: the profile lowers the NLL.
+    """
+    columns = columns or Columns()
+    if unit not in {"participant", "choice"}:
+        raise ConfigError(f"unit must be 'participant' or 'choice', got {unit!r}")
+    worse, better = conditions
+    wide = choice_table(data, columns, Source(source, first_line))
+    missing = [c for c in conditions if c not in wide.columns]
+    if missing:
+        raise ConfigError(f"no rows with persona {missing}")
+    both = wide.drop_nulls([worse, better])
+    if unit == "participant":
+        both = both.group_by([columns.experiment, columns.participant]).agg(
+            pl.col(worse).mean(), pl.col(better).mean(), pl.len().alias("_choices")
+        )
+    else:
+        both = both.with_columns(pl.lit(1).alias("_choices"))
+    table = (
+        both.group_by(columns.experiment)
+        .agg(
+            pl.col(columns.participant).n_unique().alias("n_participants"),
+            pl.col("_choices").sum().alias("n_choices"),
+            pl.col(worse).mean().alias(f"mean_{worse}"),
+            pl.col(better).mean().alias(f"mean_{better}"),
+            pl.col(worse).std().alias(f"sd_{worse}"),
+            pl.col(better).std().alias(f"sd_{better}"),
+        )
+        .sort(columns.experiment)
+    )
+    pooled_sd = ((pl.col(f"sd_{worse}") ** 2 + pl.col(f"sd_{better}") ** 2) / 2).sqrt()
+    table = table.with_columns(
+        ((pl.col(f"mean_{worse}") - pl.col(f"mean_{better}")) / pooled_sd).alias("d"),
+        pl.lit(unit).alias("unit"),
+    )
+    return table.rename({columns.experiment: "experiment"}).to_pandas()

@@ -1,0 +1,169 @@
+"""Run NUTS: nutpie by default, PyMC's own sampler as the fallback.
+
+nutpie compiles the model with numba once; the compiled model is kept (keyed by the
+model's structure) and refitted to new data of the same design with ``with_data``, so a
+coverage study or a sweep compiles once. Progress goes to stderr (draws, rate, ETA).
+The same seed gives the same draws, in any process (see ``_sample_nutpie``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pymc as pm
+import pytensor
+import xarray as xr
+from tqdm.auto import tqdm
+
+Sampler = Literal["auto", "nutpie", "pymc"]
+log = logging.getLogger(__name__)
+
+_COMPILED: OrderedDict[str, Any] = OrderedDict()
+_COMPILED_MAX = 8
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings. ``cores`` chains run at once; ``target_accept`` is nutpie's and PyMC's."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int = 2
+    seed: int = 0
+    sampler: Sampler = "auto"
+    target_accept: float = 0.8
+    progress: bool = True
+
+
+def structure_key(model: pm.Model, var_names: Sequence[str]) -> str:
+    """A hash of what a compiled model bakes in: graph, constants and stored names.
+
+    ``pm.Data`` values are left out (they can change without recompiling); their shapes
+    are kept, since the compiled functions assume them.
+    """
+    digest = hashlib.sha256()
+    digest.update(repr(sorted(var_names)).encode())
+    for name, data in sorted(model.named_vars.items()):
+        digest.update(name.encode())
+        if name in {v.name for v in model.data_vars}:
+            digest.update(repr(np.shape(data.get_value())).encode())
+    for constant in _graph_constants(model):
+        digest.update(np.ascontiguousarray(constant).tobytes())
+    digest.update(repr(model.coords).encode())
+    return digest.hexdigest()
+
+
+def _graph_constants(model: pm.Model) -> list[np.ndarray]:
+    from pytensor.graph.traversal import ancestors
+    from pytensor.tensor.variable import TensorConstant
+
+    outputs = list(model.free_RVs) + list(model.observed_RVs) + list(model.potentials)
+    outputs += list(model.deterministics)
+    return [v.data for v in ancestors(outputs) if isinstance(v, TensorConstant)]
+
+
+def sample(model: pm.Model, var_names: Sequence[str], settings: SamplerSettings) -> xr.DataTree:
+    """Posterior draws of ``var_names`` as an ArviZ DataTree (posterior, sample_stats)."""
+    if settings.sampler in ("auto", "nutpie"):
+        try:
+            return _sample_nutpie(model, var_names, settings)
+        except Exception as err:
+            if settings.sampler == "nutpie":
+                raise
+            warnings.warn(
+                f"nutpie failed ({type(err).__name__}: {err}); falling back to PyMC's NUTS",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return _sample_pymc(model, var_names, settings)
+
+
+def _sample_nutpie(model, var_names, settings: SamplerSettings) -> xr.DataTree:
+    import nutpie
+
+    key = structure_key(model, var_names)
+    data = {v.name: v.get_value() for v in model.data_vars}
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+        compiled = _COMPILED[key].with_data(**data)
+    else:
+        # Without fastmath, numba keeps the order of floating-point sums, which otherwise
+        # depends on memory alignment: the same seed gives the same draws in every process
+        # (measured cost: about 2% per gradient).
+        with pytensor.config.change_flags(numba__fastmath=False):
+            compiled = nutpie.compile_pymc_model(model, var_names=list(var_names))
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > _COMPILED_MAX:
+            _COMPILED.popitem(last=False)
+    total = settings.chains * (settings.tune + settings.draws)
+    with _Progress(total, settings.progress) as progress:
+        tree = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            seed=settings.seed,
+            progress_bar=False,
+            progress_callback=progress.update if settings.progress else None,
+            save_warmup=False,
+            target_accept=settings.target_accept,
+        )
+    tree.attrs["sampler"] = "nutpie"
+    return tree
+
+
+def _sample_pymc(model, var_names, settings: SamplerSettings) -> xr.DataTree:
+    with model:
+        tree = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            random_seed=settings.seed,
+            progressbar=settings.progress,
+            var_names=list(var_names),
+            nuts_sampler="pymc",
+            target_accept=settings.target_accept,
+            compute_convergence_checks=False,
+        )
+    tree.attrs["sampler"] = "pymc"
+    return tree
+
+
+class _Progress:
+    """A tqdm bar (rate and ETA) fed from nutpie's progress callback thread."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.total = total
+        self._bar: Any = None
+        self._lock = threading.Lock()
+        self._done = 0
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            self._bar = tqdm(total=self.total, desc="NUTS draws", unit="draw", leave=False)
+        return self
+
+    def update(self, chains: Any) -> None:
+        done = sum(int(chain.finished_draws) for chain in chains)
+        divergences = sum(int(chain.divergences) for chain in chains)
+        with self._lock:
+            if self._bar is not None and done > self._done:
+                self._bar.update(done - self._done)
+                self._bar.set_postfix(divergences=divergences, refresh=False)
+                self._done = done
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
