@@ -1,0 +1,97 @@
+"""A pipeline killed part-way resumes to the same outputs; sweeps run through submitit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from study.config import Config
+from tests.pipeline.conftest import SMALL_SIMULATION
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "study", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1) as conn:
+            names = [
+                r[0] for r in conn.execute("select name from sqlite_master where type='table'")
+            ]
+            return sum(conn.execute(f"select count(*) from {n}").fetchone()[0] for n in names)
+    except sqlite3.Error:
+        return 0
+
+
+def test_killed_run_resumes_to_the_uninterrupted_outputs(
+    simulation_run: tuple[Config, Path], tmp_path: Path
+) -> None:
+    _, reference = simulation_run
+    out = tmp_path / "killed"
+    args = [*SMALL_SIMULATION, f"out={out}"]
+    proc = _cli(args)
+    deadline = time.monotonic() + 120
+    # SIGKILL as soon as the first engine results are committed: mid-way through the
+    # responses, or at the latest during the variance fit that follows them.
+    while _stored(out / "responses.sqlite") == 0 and proc.poll() is None:
+        assert time.monotonic() < deadline, "the run never stored a response"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "report.md").exists()
+
+    resumed = _cli(args)
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+
+    for pattern in (
+        "stages/respond-*/respond/samples.parquet",
+        "stages/respond-*/respond/scores.parquet",
+    ):
+        (ours,) = out.glob(pattern)
+        (theirs,) = reference.glob(pattern)
+        assert pl.read_parquet(ours).equals(pl.read_parquet(theirs)), pattern
+    ours_table = pl.read_csv(out / "tables" / "simulation_recovery.csv")
+    theirs_table = pl.read_csv(reference / "tables" / "simulation_recovery.csv")
+    assert ours_table.equals(theirs_table)
+
+
+def test_two_job_sweep_through_submitit_local(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    proc = _cli(
+        [
+            "-m",
+            "experiment=simulation",
+            "synth.participants=6,8",
+            "runs=2",
+            "pipeline.draws=100",
+            "pipeline.tune=100",
+            "pipeline.chains=2",
+            f"out={out}",
+            "hydra/launcher=submitit_local",
+        ]
+    )
+    _, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err
+    # Two jobs, each with its own synthetic data, responses and fit, in one output root.
+    for step in ("synth", "respond-simulated", "v1-simulated"):
+        assert len(list(out.glob(f"stages/{step}-*/_done.json"))) == 2, step
+    assert len(list(out.glob("multirun/.submitit/*/*_result.pkl"))) == 2
+    # The callback rebuilt the report once the sweep had ended.
+    assert "## Ground truth: the simulation" in (out / "report.md").read_text()
