@@ -14,7 +14,8 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
 LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python==\([^ ]*\).*/\1/p' requirements.lock)
-LLAMA_TAG = $(shell $(PY) tools/llama_cmake_args.py --tag)
+# Computed with the interpreter that makes the venv: it exists before the venv does.
+LLAMA_TAG := $(shell "$(PYTHON)" tools/llama_cmake_args.py --tag)
 WHEEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/study-wheels
 WHEELS = $(WHEEL_CACHE)/llama-$(LLAMA_VERSION)-$(LLAMA_TAG)
 INSTALLED := $(VENV)/.installed
