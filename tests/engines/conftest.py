@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,13 @@ DATA = ROOT / "data" / "psych201"
 
 def participants(experiment: str, limit: int) -> list[Participant]:
     return list(iter_participants(DATA / experiment, limit=limit))
+
+
+def truncated(person: Participant, n_choices: int) -> Participant:
+    """The participant's transcript up to the end of their ``n_choices``-th response."""
+    choices = person.choices[:n_choices]
+    end = choices[-1].end + len(">>")
+    return replace(person, transcript=person.transcript[:end], choices=choices)
 
 
 def score_request(person: Participant, options: bool = False) -> ScoreRequest:

@@ -81,3 +81,22 @@ def test_same_config_and_seed_give_identical_bytes(tmp_path, compose_config) -> 
     choices = sum(len(p.choices) for p in participants("busch2024_stroop", 6))
     assert first.scores.height == 4 * choices
     assert first.samples.height == 2 * 4 * choices
+
+
+def test_dry_run_shows_prompts_and_cache_and_writes_nothing(tmp_path, compose_config, capsys):
+    out = tmp_path / "out"
+    overrides = [
+        "stage=respond",
+        "data.path=data/psych201/thoma2025riskychoice",
+        "data.limit=3",
+        "personas=[none,own]",
+        f"out={out}",
+    ]
+    respond(compose_config(*overrides, "dry_run=true"), progress=False)
+    shown = capsys.readouterr().out
+    assert not out.exists()
+    assert "Interviewer: What is your age?" in shown  # the `own` prompt, rendered
+    assert "requests: 6 score (0 cached), 6 sample (0 cached)" in shown
+    respond(compose_config(*overrides), progress=False)
+    respond(compose_config(*overrides, "dry_run=true", "runs=2"), progress=False)
+    assert "requests: 6 score (6 cached), 12 sample (6 cached)" in capsys.readouterr().out
