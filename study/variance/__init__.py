@@ -8,23 +8,75 @@ The public API (nothing here knows about Psych-201 or language models):
   statement, D-study, REML cross-check for gaussian data).
 - :func:`individuation` and :func:`cohens_d_table` (V2): profile and person-specific
   benefit on per-choice NLL, and the Psych-201 paper's per-experiment Cohen's d.
-- :func:`simulate`: data with known components, for checks and the pipeline.
-- plots: :func:`plot_shares`, :func:`plot_components`, :func:`plot_benefit`.
+- :func:`simulate` and :func:`simulate_individuation`: data with known truth.
+- plots: :func:`plot_shares`, :func:`plot_components`, :func:`plot_benefit` (imported on
+  first use, so that ``import study.variance`` does not load matplotlib).
 """
 
-from study.variance.fit import DiagnosticsWarning, fit
-from study.variance.model import Priors
-from study.variance.result import C1Statement, VarianceResult, load_tree, save_tree
-from study.variance.simulate import Simulation, simulate
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
+    from study.variance.fit import DiagnosticsWarning, fit
+    from study.variance.individuation import (
+        Columns,
+        IndividuationResult,
+        cohens_d_table,
+        individuation,
+    )
+    from study.variance.model import Priors
+    from study.variance.plots import plot_benefit, plot_components, plot_shares
+    from study.variance.result import C1Statement, VarianceResult, load_tree, save_tree
+    from study.variance.simulate import Simulation, simulate, simulate_individuation
+
+# Public name -> the module that defines it. Imported on first use: the command line
+# imports study.variance.config for every stage, and PyMC takes seconds to load.
+_EXPORTS = {
+    "DiagnosticsWarning": "fit",
+    "fit": "fit",
+    "Columns": "individuation",
+    "IndividuationResult": "individuation",
+    "cohens_d_table": "individuation",
+    "individuation": "individuation",
+    "Priors": "model",
+    "C1Statement": "result",
+    "VarianceResult": "result",
+    "load_tree": "result",
+    "save_tree": "result",
+    "Simulation": "simulate",
+    "simulate": "simulate",
+    "simulate_individuation": "simulate",
+    "plot_shares": "plots",
+    "plot_components": "plots",
+    "plot_benefit": "plots",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'study.variance' has no attribute {name!r}")
+    value = getattr(import_module(f"study.variance.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "C1Statement",
+    "Columns",
     "DiagnosticsWarning",
+    "IndividuationResult",
     "Priors",
     "Simulation",
     "VarianceResult",
+    "cohens_d_table",
     "fit",
+    "individuation",
     "load_tree",
+    "plot_benefit",
+    "plot_components",
+    "plot_shares",
     "save_tree",
     "simulate",
+    "simulate_individuation",
 ]
