@@ -39,7 +39,7 @@ def design(persons: int) -> dict[str, int]:
     return {"person": persons, "persona": 10, "item": 10}
 
 
-def ours(data, draws: int, tune: int, seed: int) -> dict[str, Any]:
+def ours(data, draws: int, tune: int, seed: int, chains: int = 4) -> dict[str, Any]:
     import nutpie
 
     compile_seconds: list[float] = []
@@ -63,7 +63,7 @@ def ours(data, draws: int, tune: int, seed: int) -> dict[str, Any]:
             residual="run",
             draws=draws,
             tune=tune,
-            chains=4,
+            chains=chains,
             cores=2,
             seed=seed,
             progress=True,
@@ -82,6 +82,8 @@ def ours(data, draws: int, tune: int, seed: int) -> dict[str, Any]:
         "min_ess_gated": float(gated["ess_bulk"].min()),
         "max_rhat_gated": float(gated["r_hat"].max()),
         "divergences": int(result.diagnostics["divergences"].max()),
+        "failed": gated.loc[~gated["passed"], "parameter"].tolist(),
+        "notes": result.notes,
         "leapfrog_steps_per_draw": float(result.tree["sample_stats"]["n_steps"].mean()),
         "centring": dict(zip(result.layout.factors, result.layout.centring, strict=True)),
     }
@@ -125,7 +127,9 @@ def main() -> None:
     parser.add_argument("--bambi-budget", type=float, default=900.0)
     parser.add_argument("--full-draws", type=int, default=300)
     parser.add_argument("--full-tune", type=int, default=300)
+    parser.add_argument("--full-chains", type=int, default=4)
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--skip-compare", action="store_true")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
@@ -140,7 +144,10 @@ def main() -> None:
     if not args.skip_full:
         sim = simulate(design(1000), SDS, family="bernoulli", runs=10, intercept=-0.3, seed=1)
         assert len(sim.data) == 1_000_000
-        report["full"] = ours(sim.data, args.full_draws, args.full_tune, seed=1)
+        report["full"] = ours(
+            sim.data, args.full_draws, args.full_tune, seed=1, chains=args.full_chains
+        )
+        report["full"]["chains"] = args.full_chains
         report["full"]["rows"] = len(sim.data)
         report["full"]["load_after"] = os.getloadavg()
         print("full", json.dumps(report["full"]), flush=True)
@@ -148,7 +155,7 @@ def main() -> None:
 
     report["compare"] = []
     last_time = 0.0
-    for persons in args.bambi_persons:
+    for persons in [] if args.skip_compare else args.bambi_persons:
         # bambi's time grows about linearly with rows: stop before a fit would overrun.
         previous = report["compare"][-1]["persons"] if report["compare"] else None
         if previous and last_time * persons / previous > args.bambi_budget:

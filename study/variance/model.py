@@ -185,8 +185,12 @@ def build_model(
         family_params = family.add_parameters(cells, scale_data)
         eta = pt.zeros(cells.n_cells)
         if family.has_intercept:
-            mean_spread = pt.sqrt(intercept_sd**2 + pt.sum(sigma**2 / np.array(levels)))
-            eta = eta + pm.Normal("grand_mean", mu=intercept_mean, sigma=mean_spread)
+            # The intercept prior depends on the data (gaussian): model data, not constants,
+            # so that new data of the same design reuse the compiled model.
+            prior_mean = pm.Data("intercept_prior_mean", float(intercept_mean))
+            prior_sd = pm.Data("intercept_prior_sd", float(intercept_sd))
+            mean_spread = pt.sqrt(prior_sd**2 + pt.sum(sigma**2 / np.array(levels)))
+            eta = eta + pm.Normal("grand_mean", mu=prior_mean, sigma=mean_spread)
         variance = {f: sigma[i] ** 2 for i, f in enumerate(factors)}
         for interaction, (row, col) in pairs.items():
             i = factors.index(interaction)

@@ -109,6 +109,7 @@ def run(cfg: Config) -> None:
             seed=cfg.seed,
             sampler=cast(Any, settings.sampler),
             target_accept=settings.target_accept,
+            retries=settings.retries,
             prob=settings.prob,
             interval_kind=cast(Any, settings.interval),
             progress=settings.progress,

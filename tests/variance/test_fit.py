@@ -127,6 +127,9 @@ def test_a_fit_that_fails_its_diagnostics_is_marked_failed(gaussian_sim):
     assert not result.diagnostics.loc[result.diagnostics["gated"], "passed"].all()
     assert "FAILED" in str(result.c1("persona"))
     assert result.tree.attrs["diagnostics_passed"] == 0
+    # One automatic retry (twice the draws) was made, and is recorded.
+    assert result.tree.attrs["attempts"] == 2
+    assert result.notes and "attempt 1 failed" in result.notes[0]
 
 
 def test_ordered_rating_scale_recovers_its_components():

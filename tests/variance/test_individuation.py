@@ -1,0 +1,76 @@
+"""V2: profile and person-specific benefit, and the paper's Cohen's d."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from study.errors import StudyInputError
+from study.variance.individuation import Columns, cohens_d_table, individuation
+from study.variance.plots import plot_benefit
+from study.variance.simulate import simulate_individuation
+
+BENEFITS = {"e1": 0.0, "e2": 0.15, "e3": 0.4}
+
+
+@pytest.fixture(scope="module")
+def nll():
+    return simulate_individuation(BENEFITS, participants=30, choices=15, placebo=0.05, seed=4)
+
+
+@pytest.fixture(scope="module")
+def v2(nll):
+    return individuation(nll, rope=0.02, seed=1)
+
+
+def test_per_experiment_benefits_are_recovered(v2):
+    assert v2.passed
+    table = v2.table.set_index(["contrast", "experiment"])
+    for experiment, benefit in BENEFITS.items():
+        row = table.loc[("profile_benefit", experiment)]
+        assert row["lower"] <= benefit <= row["upper"]
+        placebo_row = table.loc[("person_specific_benefit", experiment)]
+        assert placebo_row["lower"] <= benefit - 0.05 <= placebo_row["upper"]
+    # The large benefit clears the ROPE; the null one does not.
+    assert table.loc[("profile_benefit", "e3"), "p_above_rope"] > 0.99
+    assert table.loc[("profile_benefit", "e1"), "p_above_rope"] < 0.9
+    pooled = table.loc[("profile_benefit", "(pooled)")]
+    assert pooled["lower"] < np.mean(list(BENEFITS.values())) < pooled["upper"]
+    assert pooled["n_participants"] == 90
+
+
+def test_cohens_d_matches_a_hand_computation(nll):
+    table = cohens_d_table(nll).set_index("experiment")
+    wide = nll.pivot_table(
+        index=["experiment", "participant", "index"], columns="persona", values="nll"
+    ).reset_index()
+    means = wide.groupby(["experiment", "participant"])[["none", "own"]].mean()
+    e2 = means.loc["e2"]
+    expected = (e2["none"].mean() - e2["own"].mean()) / np.sqrt(
+        (e2["none"].std() ** 2 + e2["own"].std() ** 2) / 2
+    )
+    assert table.loc["e2", "d"] == pytest.approx(expected)
+    assert table.loc["e2", "n_participants"] == 30
+    by_choice = cohens_d_table(nll, unit="choice").set_index("experiment")
+    assert by_choice.loc["e2", "n_choices"] == 30 * 15
+    assert table.loc["e1", "d"] < table.loc["e2", "d"] < table.loc["e3", "d"]
+
+
+def test_benefit_plot(v2, tmp_path):
+    plot_benefit(v2, path=tmp_path / "benefit.png")
+    assert (tmp_path / "benefit.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_duplicate_rows_are_named(nll):
+    broken = pd.concat([nll, nll.iloc[[5]]], ignore_index=True)
+    with pytest.raises(StudyInputError) as caught:
+        cohens_d_table(broken)
+    assert caught.value.field == "persona"
+    assert caught.value.participant == nll.loc[5, "participant"]
+
+
+def test_custom_column_names(nll):
+    renamed = nll.rename(columns={"index": "choice", "nll": "loss"})
+    table = cohens_d_table(renamed, columns=Columns(index="choice", nll="loss"))
+    assert len(table) == 3
