@@ -12,6 +12,8 @@ value of the first factor column on that row) and the field.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,11 +116,34 @@ def encode_column(frame: pl.DataFrame, column: str, source: Source, who: str) ->
             participant=frame[who][bad],
             column=column,
         )
-    values = series.to_numpy()
-    if values.dtype.kind not in "iufb":
-        values = values.astype(str)
-    uniques, codes = np.unique(values, return_inverse=True)
-    return codes.astype(np.int64), [str(u) for u in uniques]
+    # Polars ranks a million text labels several times faster than np.unique sorts them.
+    if series.dtype == pl.Boolean:
+        sortable = series.cast(pl.Int8)
+    elif series.dtype.is_numeric():
+        sortable = series
+    else:
+        sortable = series.cast(pl.String)
+    codes = (sortable.rank("dense") - 1).to_numpy().astype(np.int64)
+    uniques = series.unique().sort() if series.dtype == pl.Boolean else sortable.unique().sort()
+    return codes, [str(u) for u in uniques.to_list()]
+
+
+def unique_rows(codes: np.ndarray, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, axis=0, return_inverse=True)`` for non-negative level codes
+    below ``sizes`` (one per column), through one int64 key per row when the product of
+    the sizes fits: a 1-D sort instead of a lexicographic one (seconds on a million rows).
+
+    >>> keys, inverse = unique_rows(np.array([[1, 0], [0, 2], [1, 0]]), [2, 3])
+    >>> keys.tolist(), inverse.tolist()
+    ([[0, 2], [1, 0]], [1, 0, 1])
+    """
+    if math.prod(max(n, 1) for n in sizes) >= 2**62:
+        keys, inverse = np.unique(codes, axis=0, return_inverse=True)
+        return keys, inverse.reshape(-1)
+    strides = np.cumprod([1, *sizes[::-1]])[:-1][::-1].astype(np.int64)
+    flat, inverse = np.unique(codes @ strides, return_inverse=True)
+    keys = (flat[:, None] // strides[None, :]) % np.asarray(sizes, dtype=np.int64)[None, :]
+    return keys, inverse.reshape(-1)
 
 
 def build_cells(frame: pl.DataFrame, spec: ModelSpec, source: Source) -> tuple[Cells, np.ndarray]:
@@ -132,14 +157,13 @@ def build_cells(frame: pl.DataFrame, spec: ModelSpec, source: Source) -> tuple[C
     for column in spec.columns:
         codes[column], labels[column] = encode_column(frame, column, source, who)
     matrix = np.column_stack([codes[c] for c in spec.columns])
-    cell_keys, cell_of_row = np.unique(matrix, axis=0, return_inverse=True)
-    cell_of_row = cell_of_row.reshape(-1)
+    cell_keys, cell_of_row = unique_rows(matrix, [len(labels[c]) for c in spec.columns])
     level_index: dict[str, np.ndarray] = {}
     level_labels: dict[str, list[str]] = {}
     for component in spec.components:
         positions = [spec.columns.index(c) for c in component.columns]
         sub = cell_keys[:, positions]
-        combos, index = np.unique(sub, axis=0, return_inverse=True)
+        combos, index = unique_rows(sub, [len(labels[spec.columns[p]]) for p in positions])
         if combos.shape[0] < 2:
             raise source.error(
                 f"factor {component.name!r} has only one level; a variance needs at least two",
