@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -185,9 +186,13 @@ class LlamaRuntime:
             raise LlamaRuntimeError(f"llama_decode failed with status {status}")
 
     def logits(self, index: int) -> np.ndarray:
-        """A copy of the logits of the ``index``-th token of the last decoded batch."""
+        """The logits of the ``index``-th token of the last decoded batch: a read-only
+        view of llama.cpp's buffer, valid until the next decode (no 1 MB copy per
+        scored position; copy it to keep it)."""
         pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)
-        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
+        view = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+        view.flags.writeable = False
+        return view
 
     def clear(self) -> None:
         """Forget everything evaluated so far."""
@@ -227,12 +232,15 @@ class LlamaRuntime:
         llama_cpp.llama_model_free(self.model)
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Log-probabilities from logits, in float64 (sums over 262k entries need it).
+def log_normaliser(logits: np.ndarray) -> float:
+    """``log(sum(exp(logits)))``: a token's log-probability is its logit minus this.
 
-    >>> np.round(np.exp(log_softmax(np.array([0.0, 0.0], dtype=np.float32))), 3)
-    array([0.5, 0.5])
+    Exponentials in float32 (the logits' own precision, vectorised), their sum in
+    float64: over 262,144 entries the result is within 1e-6 nats of an all-float64
+    computation, at a fraction of its cost and with no full-vocabulary output array.
+
+    >>> round(log_normaliser(np.array([0.0, 0.0], dtype=np.float32)), 6)  # log 2
+    0.693147
     """
-    values = logits.astype(np.float64)
-    top = values.max()
-    return values - (top + np.log(np.exp(values - top).sum()))
+    top = float(logits.max())
+    return top + math.log(float(np.exp(logits - np.float32(top)).sum(dtype=np.float64)))

@@ -26,7 +26,7 @@ import numpy as np
 
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult
 from study.engines.config import EngineConfig, LlamaCppEngineConfig, ModelConfig
-from study.engines.llama_runtime import LlamaRuntime, log_softmax
+from study.engines.llama_runtime import LlamaRuntime, log_normaliser
 from study.engines.models import file_sha256, resolve_gguf
 from study.engines.pieces import cut
 from study.engines.rolling import RollingContext
@@ -59,15 +59,16 @@ class _ScoreSink:
     dropped: dict[int, int] = field(default_factory=dict)
 
     def __call__(self, index: int, logits: np.ndarray) -> None:
-        logp = log_softmax(logits)
+        # Only a few entries of the 262,144 are needed: their logits less the normaliser.
+        normaliser = log_normaliser(logits)
         if index in self.targets:
             choice, token = self.targets[index]
-            self.logprob[index] = float(logp[token])
+            self.logprob[index] = float(logits[token]) - normaliser
             if self.rolling is not None and choice not in self.dropped:
                 self.dropped[choice] = self.rolling.dropped
         if index in self.option_sites:
             choice, firsts = self.option_sites[index]
-            self.option_logprobs[choice] = [float(logp[t]) for t in firsts]
+            self.option_logprobs[choice] = [float(logits[t]) - normaliser for t in firsts]
 
 
 class LlamaCppEngine:
