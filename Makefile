@@ -8,7 +8,10 @@ SHELL := /bin/bash
 # pandas and friends at import (seconds each), so the suite would pay it hundreds of times.
 unexport PYTHONDONTWRITEBYTECODE
 
-PYTHON ?= $(shell tools/find_python.sh)
+# Found once (a recursive ?= would rerun the search at every expansion).
+ifndef PYTHON
+PYTHON := $(shell tools/find_python.sh)
+endif
 VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
