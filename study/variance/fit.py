@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,45 +14,25 @@ import pandas as pd
 import polars as pl
 
 from study.errors import ConfigError
+from study.variance.attempts import sample_until_passed
 from study.variance.design import Source, build_cells, to_polars
 from study.variance.diagnostics import (
-    DIVERGENCES_ROW,
     count_divergences,
     diagnostics_table,
     failed_rows,
-    gate_passed,
 )
 from study.variance.families import get_family
 from study.variance.model import Priors, build_model, pilot_centring
 from study.variance.posterior import NONADDITIVE, add_derived
 from study.variance.reml import compare_with_bayes, reml_components
 from study.variance.result import VarianceResult
-from study.variance.sampling import Sampler, SamplerSettings, sample
+from study.variance.sampling import Sampler, SamplerSettings
 from study.variance.spec import ModelSpec, components_from_factors, parse_formula
 from study.variance.tables import IntervalKind, components_table
 
 
 class DiagnosticsWarning(UserWarning):
     """A fit failed its diagnostics gate; its tables and plots are marked failed."""
-
-
-def retry_settings(settings: SamplerSettings, diagnostics: pd.DataFrame) -> SamplerSettings:
-    """Settings for another attempt after a failed gate: divergences call for smaller
-    steps (target_accept 0.95, the usual remedy for a funnel at a small SD); too few
-    effective draws or a high R-hat call for twice the draws.
-
-    >>> failed = pd.DataFrame({"parameter": ["sigma[a]", "divergent transitions"],
-    ...                        "gated": [True, True], "passed": [False, True]})
-    >>> retry_settings(SamplerSettings(draws=1000), failed).draws
-    2000
-    """
-    rows = diagnostics[diagnostics["gated"] & ~diagnostics["passed"]]["parameter"].tolist()
-    changes: dict[str, Any] = {"seed": settings.seed + 1}
-    if DIVERGENCES_ROW in rows:
-        changes["target_accept"] = max(settings.target_accept, 0.95)
-    if any(row != DIVERGENCES_ROW for row in rows):
-        changes["draws"] = settings.draws * 2
-    return replace(settings, **changes)
 
 
 def make_spec(
@@ -116,8 +95,8 @@ def fit(
     weight of a factor (1 centred, 0 non-centred). ``reml`` (default: on for gaussian)
     adds statsmodels REML estimates. ``source`` and ``first_line`` name the rows in error
     messages (a CSV: its path and 2). A fit that fails the gate is resampled up to
-    ``retries`` times (see :func:`retry_settings`; no recompilation); only the last
-    attempt is reported, and ``notes`` says what was retried.
+    ``retries`` times (:func:`study.variance.attempts.retry_settings`; no recompilation);
+    only the last attempt is reported, and ``notes`` says what was retried.
 
     Returns a :class:`VarianceResult`; when the fit fails the diagnostics gate it is
     marked failed (``passed`` False, in every table) and a :class:`DiagnosticsWarning`
@@ -157,23 +136,24 @@ def fit(
     )
     gated = ["sigma", *family_params, *intercept, "variance", "latent_share", "data_share"]
     gated.append("intercept" if fam.has_intercept else "population_cutpoints")
-    notes: list[str] = []
-    for attempt in range(retries + 1):
-        tree = sample(model, ["sigma", *family_params, *intercept, *effects], settings)
+
+    def evaluate(tree):
         tree = add_derived(tree, layout, fam, residual, seed)
         posterior = tree["posterior"].to_dataset()
-        diagnostics = diagnostics_table(posterior, gated, effects, count_divergences(tree))
-        passed = gate_passed(diagnostics)
-        if passed or attempt == retries:
-            break
-        settings = retry_settings(settings, diagnostics)
-        notes.append(
-            f"attempt {attempt + 1} failed its diagnostics ({', '.join(failed_rows(diagnostics))});"
-            f" resampled with target_accept={settings.target_accept}, draws={settings.draws}"
-        )
+        return tree, diagnostics_table(posterior, gated, effects, count_divergences(tree))
+
+    attempts = sample_until_passed(
+        model, ["sigma", *family_params, *intercept, *effects], settings, retries, evaluate
+    )
+    tree, diagnostics, passed, notes = (
+        attempts.tree,
+        attempts.diagnostics,
+        attempts.passed,
+        attempts.notes,
+    )
+    posterior = tree["posterior"].to_dataset()
     components = components_table(posterior, prob, interval_kind, passed)
     tree.attrs["diagnostics_passed"] = int(passed)
-    tree.attrs["attempts"] = attempt + 1
 
     reml_table = None
     if reml is None:

@@ -36,16 +36,16 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from study.errors import ConfigError
+from study.variance.attempts import sample_until_passed
 from study.variance.design import Source, first_bad_row, to_polars
 from study.variance.diagnostics import (
     count_divergences,
     diagnostics_table,
     failed_rows,
-    gate_passed,
 )
 from study.variance.model import centring_weight, population_intercept
 from study.variance.posterior import flat
-from study.variance.sampling import Sampler, SamplerSettings, sample
+from study.variance.sampling import Sampler, SamplerSettings
 from study.variance.tables import interval
 
 CONDITIONS = ("none", "own", "other")
@@ -166,11 +166,14 @@ def individuation(
     cores: int = 2,
     seed: int = 0,
     sampler: Sampler = "auto",
+    target_accept: float = 0.8,
+    retries: int = 1,
     progress: bool = False,
     source: str = "data frame",
     first_line: int = 1,
 ) -> IndividuationResult:
-    """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats)."""
+    """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats). A fit
+    that fails the gate is resampled up to ``retries`` times, as in :func:`fit`."""
     columns = columns or Columns()
     if rope < 0:
         raise ConfigError(f"rope must be non-negative, got {rope}")
@@ -188,12 +191,7 @@ def individuation(
     n_groups = len(contrasts) * len(experiments)
     dof = np.bincount(group, weights=n - 1.0, minlength=n_groups)
     ss = np.bincount(group, weights=stats["ss"].to_numpy(), minlength=n_groups)
-    # Experiments hold many participants each, so their means are usually pinned down by
-    # the data (centred); with few participants per experiment, non-centred is safer.
-    per_experiment = np.bincount(experiment_index, minlength=len(experiments))
-    weight = centring_weight(
-        float(np.median(per_experiment) / (1 + np.median(per_experiment))), len(experiments)
-    )
+    weight = experiment_centring(stats, contrasts, contrast_index, experiment_index)
     coords = {"contrast": contrasts, "experiment": experiments}
     n_exp = len(experiments)
     with pm.Model(coords=coords) as model:
@@ -210,9 +208,11 @@ def individuation(
         theta_e = grand[:, None] * pt.ones((1, n_exp))
         if n_exp > 1:
             raw = pm.ZeroSumNormal(
-                "raw_experiment", sigma=tau[:, None] ** weight, dims=("contrast", "experiment")
+                "raw_experiment",
+                sigma=tau[:, None] ** weight[:, None],
+                dims=("contrast", "experiment"),
             )
-            theta_e = theta_e + raw * tau[:, None] ** (1.0 - weight)
+            theta_e = theta_e + raw * tau[:, None] ** (1.0 - weight[:, None])
         theta_e = pm.Deterministic("theta_experiment", theta_e, dims=("contrast", "experiment"))
         between = sd_between[contrast_index, experiment_index]
         within = sd_within[contrast_index, experiment_index]
@@ -241,14 +241,18 @@ def individuation(
         cores=cores,
         seed=seed,
         sampler=sampler,
+        target_accept=target_accept,
         progress=progress,
     )
-    tree = sample(model, names, settings)
-    tree = _add_population_mean(tree, scale, n_exp, seed)
-    names = ["theta", *names]
+
+    def evaluate(tree):
+        tree = _add_population_mean(tree, scale, n_exp, seed)
+        posterior = tree["posterior"].to_dataset()
+        return tree, diagnostics_table(posterior, ["theta", *names], [], count_divergences(tree))
+
+    attempts = sample_until_passed(model, names, settings, retries, evaluate)
+    tree, diagnostics, passed = attempts.tree, attempts.diagnostics, attempts.passed
     posterior = tree["posterior"].to_dataset()
-    diagnostics = diagnostics_table(posterior, names, [], count_divergences(tree))
-    passed = gate_passed(diagnostics)
     table = _benefit_table(posterior, stats, columns, rope, prob, passed)
     if not passed:
         warnings.warn(
@@ -260,6 +264,36 @@ def individuation(
     return IndividuationResult(
         table=table, diagnostics=diagnostics, passed=passed, tree=tree, rope=rope
     )
+
+
+def experiment_centring(
+    stats: pl.DataFrame,
+    contrasts: list[str],
+    contrast_index: np.ndarray,
+    experiment_index: np.ndarray,
+) -> np.ndarray:
+    """Centring weight of the experiments' effects, per contrast, from a moment estimate
+    of tau: the between-experiment variance of the experiments' mean benefit beyond what
+    their participants' spread explains. Experiments that clearly differ are pinned down
+    by their data (centred); when tau may be near zero, centring brings a funnel and
+    divergences (non-centred). The choice changes only the sampling, not the model.
+    """
+    means = stats["mean"].to_numpy()
+    weights = np.zeros(len(contrasts))
+    for c in range(len(contrasts)):
+        mine = contrast_index == c
+        levels = np.unique(experiment_index[mine])
+        level_means, noise = [], []
+        for e in levels:
+            values = means[mine & (experiment_index == e)]
+            level_means.append(values.mean())
+            noise.append(values.var(ddof=1) / values.size if values.size > 1 else np.nan)
+        noise_var = float(np.nanmean(noise)) if np.isfinite(noise).any() else np.inf
+        spread = float(np.var(level_means, ddof=1)) if levels.size > 1 else 0.0
+        between = max(spread - noise_var, 0.0)
+        shrinkage = between / (between + noise_var) if np.isfinite(noise_var) else 0.0
+        weights[c] = centring_weight(shrinkage, int(levels.size))
+    return weights
 
 
 def _add_population_mean(

@@ -1,0 +1,74 @@
+"""Sample until the diagnostics gate passes or the retries run out (V1 and V2 alike).
+
+A failed gate is often the sampler's fault, not the model's: divergences call for
+smaller steps (a funnel at a small SD), too few effective draws for more draws. Each
+retry reuses the compiled model; only the last attempt is reported, and the notes say
+what was retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from study.variance.diagnostics import DIVERGENCES_ROW, failed_rows, gate_passed
+from study.variance.sampling import SamplerSettings, sample
+
+# Turns a fresh posterior into (the tree with derived quantities, its diagnostics table).
+Evaluate = Callable[[xr.DataTree], tuple[xr.DataTree, pd.DataFrame]]
+
+
+@dataclass
+class Attempts:
+    tree: xr.DataTree
+    diagnostics: pd.DataFrame
+    passed: bool
+    count: int
+    notes: list[str]
+
+
+def retry_settings(settings: SamplerSettings, diagnostics: pd.DataFrame) -> SamplerSettings:
+    """Settings for another attempt after a failed gate: divergences shrink the distance
+    to an acceptance of 1 fourfold (0.8, then 0.95, then 0.9875); too few effective draws
+    or a high R-hat call for twice the draws. A new seed either way.
+
+    >>> failed = pd.DataFrame({"parameter": ["sigma[a]", "divergent transitions"],
+    ...                        "gated": [True, True], "passed": [False, False]})
+    >>> again = retry_settings(SamplerSettings(draws=1000), failed)
+    >>> again.draws, again.target_accept, retry_settings(again, failed).target_accept
+    (2000, 0.95, 0.9875)
+    """
+    rows = failed_rows(diagnostics)
+    changes: dict[str, Any] = {"seed": settings.seed + 1}
+    if DIVERGENCES_ROW in rows:
+        changes["target_accept"] = round(1.0 - (1.0 - settings.target_accept) / 4.0, 6)
+    if any(row != DIVERGENCES_ROW for row in rows):
+        changes["draws"] = settings.draws * 2
+    return replace(settings, **changes)
+
+
+def sample_until_passed(
+    model: pm.Model,
+    var_names: Sequence[str],
+    settings: SamplerSettings,
+    retries: int,
+    evaluate: Evaluate,
+) -> Attempts:
+    notes: list[str] = []
+    for attempt in range(retries + 1):
+        tree, diagnostics = evaluate(sample(model, var_names, settings))
+        passed = gate_passed(diagnostics)
+        if passed or attempt == retries:
+            break
+        settings = retry_settings(settings, diagnostics)
+        notes.append(
+            f"attempt {attempt + 1} failed its diagnostics ({', '.join(failed_rows(diagnostics))});"
+            f" resampled with target_accept={settings.target_accept}, draws={settings.draws}"
+        )
+    tree.attrs["attempts"] = attempt + 1
+    return Attempts(tree, diagnostics, passed, attempt + 1, notes)
