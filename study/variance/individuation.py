@@ -12,7 +12,10 @@ Model, per contrast, participants nested in experiments, choices in participants
 ``d[e, p, k] = theta_e + u_p + eps``, ``u_p ~ N(0, sigma_between_e**2)``, ``eps ~ N(0,
 sigma_within_e**2)``, ``theta_e ~ N(theta, tau**2)``. Participants are integrated out
 exactly through their sufficient statistics (number of choices, mean, sum of squares),
-so 200,000 participants cost no more parameters than 20. Priors, with ``s`` the SD of
+so 200,000 participants cost no more parameters than 20; the experiments' effects are
+integrated out too (:func:`marginal_loglik`) and drawn afterwards from their exact
+conditional distribution, so the sampler never meets the funnel between ``tau`` and
+three experiments' effects. Priors, with ``s`` the SD of
 the per-choice contrast: ``theta ~ N(0, s)``, ``tau``, ``sigma_between_e``,
 ``sigma_within_e ~ HalfStudentT(3, s)``.
 
@@ -43,7 +46,6 @@ from study.variance.diagnostics import (
     diagnostics_table,
     failed_rows,
 )
-from study.variance.model import centring_weight, population_intercept
 from study.variance.posterior import flat
 from study.variance.sampling import Sampler, SamplerSettings
 from study.variance.tables import interval
@@ -191,36 +193,30 @@ def individuation(
     n_groups = len(contrasts) * len(experiments)
     dof = np.bincount(group, weights=n - 1.0, minlength=n_groups)
     ss = np.bincount(group, weights=stats["ss"].to_numpy(), minlength=n_groups)
-    weight = experiment_centring(stats, contrasts, contrast_index, experiment_index)
     coords = {"contrast": contrasts, "experiment": experiments}
     n_exp = len(experiments)
+    # Experiment of every (contrast, experiment) group, for the contrast's tau.
+    group_contrast = np.repeat(np.arange(len(contrasts)), n_exp)
     with pm.Model(coords=coords) as model:
+        theta = pm.Normal("theta", 0.0, scale, dims="contrast")
         tau = pm.HalfStudentT("tau", nu=3, sigma=scale, dims="contrast")
-        # The experiments' mean benefit; the population mean theta is recovered after
-        # sampling (study.variance.model.population_intercept), as in V1.
-        grand = pm.Normal("grand_mean", 0.0, pt.sqrt(scale**2 + tau**2 / n_exp), dims="contrast")
         sd_between = pm.HalfStudentT(
             "sigma_between", nu=3, sigma=scale[:, None], dims=("contrast", "experiment")
         )
         sd_within = pm.HalfStudentT(
             "sigma_within", nu=3, sigma=scale[:, None], dims=("contrast", "experiment")
         )
-        theta_e = grand[:, None] * pt.ones((1, n_exp))
-        if n_exp > 1:
-            raw = pm.ZeroSumNormal(
-                "raw_experiment",
-                sigma=tau[:, None] ** weight[:, None],
-                dims=("contrast", "experiment"),
-            )
-            theta_e = theta_e + raw * tau[:, None] ** (1.0 - weight[:, None])
-        theta_e = pm.Deterministic("theta_experiment", theta_e, dims=("contrast", "experiment"))
         between = sd_between[contrast_index, experiment_index]
         within = sd_within[contrast_index, experiment_index]
-        pm.Normal(
-            "participant_mean",
-            mu=theta_e[contrast_index, experiment_index],
-            sigma=pt.sqrt(between**2 + within**2 / n),
-            observed=stats["mean"].to_numpy(),
+        weight = 1.0 / (between**2 + within**2 / n)
+        pm.Potential(
+            "participant_means",
+            marginal_loglik(
+                stats["mean"].to_numpy() - theta[contrast_index],
+                weight,
+                group,
+                tau[group_contrast] ** 2,
+            ),
         )
         has_within = dof > 0
         within_flat = sd_within.reshape((-1,))[has_within]
@@ -233,7 +229,8 @@ def individuation(
                 )
             ),
         )
-    names = ["grand_mean", "tau", "theta_experiment", "sigma_between", "sigma_within"]
+    names = ["theta", "tau", "sigma_between", "sigma_within"]
+    derived = ["theta", "tau", "theta_experiment", "sigma_between", "sigma_within"]
     settings = SamplerSettings(
         draws=draws,
         tune=tune,
@@ -246,9 +243,9 @@ def individuation(
     )
 
     def evaluate(tree):
-        tree = _add_population_mean(tree, scale, n_exp, seed)
+        tree = _add_experiment_means(tree, stats["mean"].to_numpy(), n, group, seed)
         posterior = tree["posterior"].to_dataset()
-        return tree, diagnostics_table(posterior, ["theta", *names], [], count_divergences(tree))
+        return tree, diagnostics_table(posterior, derived, [], count_divergences(tree))
 
     attempts = sample_until_passed(model, names, settings, retries, evaluate)
     tree, diagnostics, passed = attempts.tree, attempts.diagnostics, attempts.passed
@@ -266,54 +263,68 @@ def individuation(
     )
 
 
-def experiment_centring(
-    stats: pl.DataFrame,
-    contrasts: list[str],
-    contrast_index: np.ndarray,
-    experiment_index: np.ndarray,
-) -> np.ndarray:
-    """Centring weight of the experiments' effects, per contrast, from a moment estimate
-    of tau: the between-experiment variance of the experiments' mean benefit beyond what
-    their participants' spread explains. Experiments that clearly differ are pinned down
-    by their data (centred); when tau may be near zero, centring brings a funnel and
-    divergences (non-centred). The choice changes only the sampling, not the model.
+def marginal_loglik(residual, weight, group, tau2):
+    """Log-likelihood of participants' mean contrasts with each experiment's effect
+    integrated out (up to a constant).
+
+    Within group g (a contrast in an experiment) the means ``y_p`` are jointly normal
+    around ``theta``: covariance ``diag(1 / w_p) + tau**2`` everywhere, since all share the
+    experiment's effect. By the matrix determinant lemma and Sherman-Morrison, with
+    ``W_g = sum w_p`` and ``S_g = sum w_p (y_p - theta)``:
+    ``-1/2 [sum log(1/w_p) + log(1 + tau**2 W_g) + sum w_p (y_p - theta)**2
+    - tau**2 S_g**2 / (1 + tau**2 W_g)]``. With the experiments integrated out the sampler
+    sees only theta, tau and the SDs: no funnel between tau (barely identified by three
+    experiments) and the experiments' effects.
     """
-    means = stats["mean"].to_numpy()
-    weights = np.zeros(len(contrasts))
-    for c in range(len(contrasts)):
-        mine = contrast_index == c
-        levels = np.unique(experiment_index[mine])
-        level_means, noise = [], []
-        for e in levels:
-            values = means[mine & (experiment_index == e)]
-            level_means.append(values.mean())
-            noise.append(values.var(ddof=1) / values.size if values.size > 1 else np.nan)
-        noise_var = float(np.nanmean(noise)) if np.isfinite(noise).any() else np.inf
-        spread = float(np.var(level_means, ddof=1)) if levels.size > 1 else 0.0
-        between = max(spread - noise_var, 0.0)
-        shrinkage = between / (between + noise_var) if np.isfinite(noise_var) else 0.0
-        weights[c] = centring_weight(shrinkage, int(levels.size))
-    return weights
+    n_groups = tau2.shape[0]
+    total_weight = pt.inc_subtensor(pt.zeros(n_groups)[group], weight)
+    weighted_sum = pt.inc_subtensor(pt.zeros(n_groups)[group], weight * residual)
+    spread = 1.0 + tau2 * total_weight
+    return -0.5 * (
+        pt.sum(-pt.log(weight))
+        + pt.sum(pt.log(spread))
+        + pt.sum(weight * residual**2)
+        - pt.sum(tau2 * weighted_sum**2 / spread)
+    )
 
 
-def _add_population_mean(
-    tree: xr.DataTree, scale: np.ndarray, n_experiments: int, seed: int
+def _add_experiment_means(
+    tree: xr.DataTree, means: np.ndarray, n: np.ndarray, group: np.ndarray, seed: int
 ) -> xr.DataTree:
-    """Add ``theta`` (population mean benefit over experiments) to the posterior."""
+    """Draw each experiment's mean benefit ``theta_experiment`` from its exact
+    conditional distribution given the sampled theta, tau and SDs, per posterior draw:
+    normal with precision ``1 / tau**2 + W`` and mean ``(theta / tau**2 + sum w_p y_p)``
+    over that precision. An experiment without participants draws from ``N(theta,
+    tau**2)``."""
     posterior = tree["posterior"].to_dataset()
     rng = np.random.default_rng([seed, 11])
-    shape = posterior["tau"].shape
-    theta = np.empty(shape)
-    for c in range(shape[-1]):
-        draws = population_intercept(
-            flat(posterior["grand_mean"][..., c]),
-            flat(posterior["tau"][..., c])[:, None],
-            (n_experiments,),
-            (0.0, float(scale[c])),
-            rng,
+    between = posterior["sigma_between"].values
+    within = posterior["sigma_within"].values
+    chains, draws, n_contrasts, n_exp = between.shape
+    n_groups = n_contrasts * n_exp
+    contrast_of, experiment_of = np.divmod(group, n_exp)
+    tau2 = np.repeat(posterior["tau"].values ** 2, n_exp, axis=-1)
+    theta = np.repeat(posterior["theta"].values, n_exp, axis=-1)
+    total_weight = np.zeros((chains, draws, n_groups))
+    weighted_sum = np.zeros((chains, draws, n_groups))
+    # One chain at a time: draws x participants stays small enough for 200,000 people.
+    for chain in range(chains):
+        variance = (
+            between[chain][:, contrast_of, experiment_of] ** 2
+            + within[chain][:, contrast_of, experiment_of] ** 2 / n
         )
-        theta[..., c] = draws.reshape(shape[:2])
-    posterior["theta"] = (posterior["tau"].dims, theta)
+        weight = 1.0 / variance
+        for g in np.unique(group):
+            mine = group == g
+            total_weight[chain, :, g] = weight[:, mine].sum(axis=1)
+            weighted_sum[chain, :, g] = weight[:, mine] @ means[mine]
+    precision = 1.0 / tau2 + total_weight
+    centre = (theta / tau2 + weighted_sum) / precision
+    effect = centre + rng.standard_normal(centre.shape) / np.sqrt(precision)
+    posterior["theta_experiment"] = (
+        ("chain", "draw", "contrast", "experiment"),
+        effect.reshape(chains, draws, n_contrasts, n_exp),
+    )
     tree["posterior"] = xr.DataTree(posterior)
     return tree
 

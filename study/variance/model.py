@@ -91,10 +91,12 @@ def pilot_centring(
 ) -> dict[str, float]:
     """Centring weight per factor from a one-sweep moment estimate of each SD.
 
-    The SD used is at least a quarter of the prior ``scale``: with a handful of levels
-    the moment estimate is often near zero by chance, while the posterior still spans
-    plausible SDs, over which a level seen thousands of times is pinned down by its data
-    (centred). The pilot only steers the parametrisation; any value gives the same
+    When the level means spread clearly more than their noise, the SD used is at least a
+    quarter of the prior ``scale``: with a handful of levels the moment estimate is often
+    near zero by chance, while the posterior still spans plausible SDs, over which a level
+    seen thousands of times is pinned down by its data (centred). When they do not, the
+    posterior has mass near zero, and the moment estimate itself is used (usually: non
+    centred). The pilot only steers the parametrisation; any value gives the same
     posterior.
     """
     z, info = family.pilot(cells)
@@ -109,7 +111,11 @@ def pilot_centring(
         variance = max(float(np.var(level_mean)) - noise, 1e-4)
         shrink = variance / (variance + 1.0 / level_info)
         residual = residual - (shrink * level_mean)[index]
-        plausible = max(variance, (PLAUSIBLE_FRACTION * scale) ** 2)
+        # No clear evidence of any variance (the level means spread no more than twice
+        # their noise; under a zero SD that happens 96% of the time with 5 levels): the
+        # posterior has mass near zero, where a centred factor is a funnel.
+        evident = float(np.var(level_mean)) > NO_EVIDENCE * noise
+        plausible = max(variance, (PLAUSIBLE_FRACTION * scale) ** 2) if evident else variance
         signal = plausible * float(np.median(level_info))
         weights[factor] = centring_weight(signal / (1.0 + signal), level_info.size)
     return {f: weights[f] for f in factors}
@@ -136,8 +142,11 @@ def centring_weight(shrinkage: float, n_levels: int) -> float:
 WELL_IDENTIFIED = 50.0
 # Shrinkage above which a poorly identified factor is still centred.
 CENTRED = 0.8
-# The smallest SD, as a fraction of the prior scale, the pilot assumes.
+# The smallest SD, as a fraction of the prior scale, the pilot assumes (when the level
+# means show any variance at all).
 PLAUSIBLE_FRACTION = 0.25
+# Level means spreading less than this multiple of their noise variance show no variance.
+NO_EVIDENCE = 2.0
 
 
 def margin_pairs(cells: Cells, factors: tuple[str, ...]) -> dict[str, tuple[str, str]]:

@@ -74,3 +74,24 @@ def test_custom_column_names(nll):
     renamed = nll.rename(columns={"index": "choice", "nll": "loss"})
     table = cohens_d_table(renamed, columns=Columns(index="choice", nll="loss"))
     assert len(table) == 3
+
+
+def test_marginal_likelihood_equals_the_multivariate_normal():
+    """The experiments' effects integrated out by hand give scipy's joint normal density."""
+    from scipy.stats import multivariate_normal
+
+    from study.variance.individuation import marginal_loglik
+
+    rng = np.random.default_rng(3)
+    group = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    residual = rng.normal(size=group.size)
+    weight = rng.uniform(0.5, 4.0, size=group.size)
+    tau2 = np.array([0.3, 1.7, 0.05])
+    ours = float(marginal_loglik(residual, weight, group, tau2).eval())
+    expected = 0.0
+    for g, t2 in enumerate(tau2):
+        mine = group == g
+        cov = np.diag(1.0 / weight[mine]) + t2
+        expected += multivariate_normal(mean=np.zeros(mine.sum()), cov=cov).logpdf(residual[mine])
+    constant = -0.5 * group.size * np.log(2 * np.pi)
+    assert ours + constant == pytest.approx(expected, rel=1e-10)
