@@ -28,7 +28,6 @@ class Attempts:
     tree: xr.DataTree
     diagnostics: pd.DataFrame
     passed: bool
-    count: int
     notes: list[str]
 
 
@@ -71,4 +70,4 @@ def sample_until_passed(
             f" resampled with target_accept={settings.target_accept}, draws={settings.draws}"
         )
     tree.attrs["attempts"] = attempt + 1
-    return Attempts(tree, diagnostics, passed, attempt + 1, notes)
+    return Attempts(tree, diagnostics, passed, notes)

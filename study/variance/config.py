@@ -36,8 +36,8 @@ class VarianceConfig:
     # auto (nutpie, PyMC's NUTS if nutpie fails), nutpie or pymc.
     sampler: str = "auto"
     target_accept: float = 0.8
-    # Resample a fit that fails its diagnostics this many times (divergences: target_accept
-    # 0.95; too few effective draws: twice the draws). Only the last attempt is reported.
+    # Resample a fit that fails its diagnostics this many times (study.variance.attempts).
+    # Only the last attempt is reported.
     retries: int = 1
     prob: float = 0.94
     # eti (equal-tailed) or hdi (highest density) intervals.

@@ -193,6 +193,7 @@ def individuation(
     n_groups = len(contrasts) * len(experiments)
     dof = np.bincount(group, weights=n - 1.0, minlength=n_groups)
     ss = np.bincount(group, weights=stats["ss"].to_numpy(), minlength=n_groups)
+    cells = mean_cells(stats["mean"].to_numpy(), n, group)
     coords = {"contrast": contrasts, "experiment": experiments}
     n_exp = len(experiments)
     # Experiment of every (contrast, experiment) group, for the contrast's tau.
@@ -206,17 +207,14 @@ def individuation(
         sd_within = pm.HalfStudentT(
             "sigma_within", nu=3, sigma=scale[:, None], dims=("contrast", "experiment")
         )
-        between = sd_between[contrast_index, experiment_index]
-        within = sd_within[contrast_index, experiment_index]
-        weight = 1.0 / (between**2 + within**2 / n)
+        contrast_of, experiment_of = np.divmod(cells.group, n_exp)
+        weight = 1.0 / (
+            sd_between[contrast_of, experiment_of] ** 2
+            + sd_within[contrast_of, experiment_of] ** 2 / cells.n
+        )
         pm.Potential(
             "participant_means",
-            marginal_loglik(
-                stats["mean"].to_numpy() - theta[contrast_index],
-                weight,
-                group,
-                tau[group_contrast] ** 2,
-            ),
+            marginal_loglik(cells, theta[contrast_of], weight, tau[group_contrast] ** 2),
         )
         has_within = dof > 0
         within_flat = sd_within.reshape((-1,))[has_within]
@@ -243,7 +241,7 @@ def individuation(
     )
 
     def evaluate(tree):
-        tree = _add_experiment_means(tree, stats["mean"].to_numpy(), n, group, seed)
+        tree = _add_experiment_means(tree, cells, seed)
         posterior = tree["posterior"].to_dataset()
         return tree, diagnostics_table(posterior, derived, [], count_divergences(tree))
 
@@ -263,34 +261,71 @@ def individuation(
     )
 
 
-def marginal_loglik(residual, weight, group, tau2):
-    """Log-likelihood of participants' mean contrasts with each experiment's effect
-    integrated out (up to a constant).
+@dataclass(frozen=True)
+class MeanCells:
+    """Participants' mean contrasts pooled by (group, choices per participant), a group
+    being one contrast in one experiment. Participants in a cell share their variance,
+    so these sums are all the marginal likelihood needs: its cost grows with the cells
+    (a handful per experiment), not with the participants."""
 
-    Within group g (a contrast in an experiment) the means ``y_p`` are jointly normal
-    around ``theta``: covariance ``diag(1 / w_p) + tau**2`` everywhere, since all share the
-    experiment's effect. By the matrix determinant lemma and Sherman-Morrison, with
-    ``W_g = sum w_p`` and ``S_g = sum w_p (y_p - theta)``:
-    ``-1/2 [sum log(1/w_p) + log(1 + tau**2 W_g) + sum w_p (y_p - theta)**2
-    - tau**2 S_g**2 / (1 + tau**2 W_g)]``. With the experiments integrated out the sampler
-    sees only theta, tau and the SDs: no funnel between tau (barely identified by three
-    experiments) and the experiments' effects.
+    group: np.ndarray
+    n: np.ndarray
+    count: np.ndarray
+    sum: np.ndarray
+    sum_sq: np.ndarray
+
+
+def mean_cells(means: np.ndarray, n: np.ndarray, group: np.ndarray) -> MeanCells:
+    """Pool participants' ``means`` (of ``n`` choices each, in ``group``) into cells.
+
+    >>> means, n = np.array([1.0, 2.0, 4.0]), np.array([5.0, 5.0, 3.0])
+    >>> cells = mean_cells(means, n, group=np.array([0, 0, 0]))
+    >>> cells.n.tolist(), cells.count.tolist(), cells.sum.tolist(), cells.sum_sq.tolist()
+    ([3.0, 5.0], [1.0, 2.0], [4.0, 3.0], [16.0, 5.0])
     """
+    keys, inverse = np.unique(np.column_stack([group, n]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=values, minlength=len(keys))
+
+    return MeanCells(
+        group=keys[:, 0].astype(np.int64),
+        n=keys[:, 1],
+        count=total(np.ones_like(means)),
+        sum=total(means),
+        sum_sq=total(means**2),
+    )
+
+
+def marginal_loglik(cells: MeanCells, theta, weight, tau2):
+    """Log-likelihood of participants' mean contrasts with each experiment's effect
+    integrated out (up to a constant); ``theta`` and ``weight`` (one over a participant's
+    variance) per cell, ``tau2`` per group.
+
+    Within group g the means ``y_p`` are jointly normal around ``theta``: covariance
+    ``diag(1 / w_p) + tau**2`` everywhere, since all share the experiment's effect. By the
+    matrix determinant lemma and Sherman-Morrison, with ``W_g = sum w_p`` and ``S_g = sum
+    w_p (y_p - theta)``: ``-1/2 [sum log(1/w_p) + log(1 + tau**2 W_g) + sum w_p (y_p -
+    theta)**2 - tau**2 S_g**2 / (1 + tau**2 W_g)]``, each sum taken cell by cell. With the
+    experiments integrated out the sampler sees only theta, tau and the SDs: no funnel
+    between tau (barely identified by three experiments) and the experiments' effects.
+    """
+    residual_sum = cells.sum - cells.count * theta
+    residual_sq = cells.sum_sq - 2.0 * theta * cells.sum + cells.count * theta**2
     n_groups = tau2.shape[0]
-    total_weight = pt.inc_subtensor(pt.zeros(n_groups)[group], weight)
-    weighted_sum = pt.inc_subtensor(pt.zeros(n_groups)[group], weight * residual)
+    total_weight = pt.inc_subtensor(pt.zeros(n_groups)[cells.group], cells.count * weight)
+    weighted_sum = pt.inc_subtensor(pt.zeros(n_groups)[cells.group], weight * residual_sum)
     spread = 1.0 + tau2 * total_weight
     return -0.5 * (
-        pt.sum(-pt.log(weight))
+        pt.sum(-cells.count * pt.log(weight))
         + pt.sum(pt.log(spread))
-        + pt.sum(weight * residual**2)
+        + pt.sum(weight * residual_sq)
         - pt.sum(tau2 * weighted_sum**2 / spread)
     )
 
 
-def _add_experiment_means(
-    tree: xr.DataTree, means: np.ndarray, n: np.ndarray, group: np.ndarray, seed: int
-) -> xr.DataTree:
+def _add_experiment_means(tree: xr.DataTree, cells: MeanCells, seed: int) -> xr.DataTree:
     """Draw each experiment's mean benefit ``theta_experiment`` from its exact
     conditional distribution given the sampled theta, tau and SDs, per posterior draw:
     normal with precision ``1 / tau**2 + W`` and mean ``(theta / tau**2 + sum w_p y_p)``
@@ -302,22 +337,16 @@ def _add_experiment_means(
     within = posterior["sigma_within"].values
     chains, draws, n_contrasts, n_exp = between.shape
     n_groups = n_contrasts * n_exp
-    contrast_of, experiment_of = np.divmod(group, n_exp)
+    contrast_of, experiment_of = np.divmod(cells.group, n_exp)
     tau2 = np.repeat(posterior["tau"].values ** 2, n_exp, axis=-1)
     theta = np.repeat(posterior["theta"].values, n_exp, axis=-1)
-    total_weight = np.zeros((chains, draws, n_groups))
-    weighted_sum = np.zeros((chains, draws, n_groups))
-    # One chain at a time: draws x participants stays small enough for 200,000 people.
-    for chain in range(chains):
-        variance = (
-            between[chain][:, contrast_of, experiment_of] ** 2
-            + within[chain][:, contrast_of, experiment_of] ** 2 / n
-        )
-        weight = 1.0 / variance
-        for g in np.unique(group):
-            mine = group == g
-            total_weight[chain, :, g] = weight[:, mine].sum(axis=1)
-            weighted_sum[chain, :, g] = weight[:, mine] @ means[mine]
+    membership = np.eye(n_groups)[cells.group]  # cells x groups, for the group sums
+    weight = 1.0 / (
+        between[..., contrast_of, experiment_of] ** 2
+        + within[..., contrast_of, experiment_of] ** 2 / cells.n
+    )
+    total_weight = (weight * cells.count) @ membership
+    weighted_sum = (weight * cells.sum) @ membership
     precision = 1.0 / tau2 + total_weight
     centre = (theta / tau2 + weighted_sum) / precision
     effect = centre + rng.standard_normal(centre.shape) / np.sqrt(precision)

@@ -108,13 +108,14 @@ def pilot_centring(
         level_info = np.bincount(index, weights=info)
         level_mean = np.bincount(index, weights=info * residual) / level_info
         noise = float(np.mean(1.0 / level_info))
-        variance = max(float(np.var(level_mean)) - noise, 1e-4)
+        spread = float(np.var(level_mean))
+        variance = max(spread - noise, 1e-4)
         shrink = variance / (variance + 1.0 / level_info)
         residual = residual - (shrink * level_mean)[index]
         # No clear evidence of any variance (the level means spread no more than twice
         # their noise; under a zero SD that happens 96% of the time with 5 levels): the
         # posterior has mass near zero, where a centred factor is a funnel.
-        evident = float(np.var(level_mean)) > NO_EVIDENCE * noise
+        evident = spread > NO_EVIDENCE * noise
         plausible = max(variance, (PLAUSIBLE_FRACTION * scale) ** 2) if evident else variance
         signal = plausible * float(np.median(level_info))
         weights[factor] = centring_weight(signal / (1.0 + signal), level_info.size)

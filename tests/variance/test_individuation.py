@@ -77,21 +77,30 @@ def test_custom_column_names(nll):
 
 
 def test_marginal_likelihood_equals_the_multivariate_normal():
-    """The experiments' effects integrated out by hand give scipy's joint normal density."""
+    """The experiments' effects integrated out by hand, cell by cell, give scipy's joint
+    normal density over the participants."""
     from scipy.stats import multivariate_normal
 
-    from study.variance.individuation import marginal_loglik
+    from study.variance.individuation import marginal_loglik, mean_cells
 
     rng = np.random.default_rng(3)
     group = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
-    residual = rng.normal(size=group.size)
-    weight = rng.uniform(0.5, 4.0, size=group.size)
+    # Repeated choice counts within a group: those participants share a cell.
+    n = np.array([5.0, 5.0, 8.0, 3.0, 3.0, 4.0, 9.0, 9.0, 9.0])
+    means = rng.normal(size=group.size)
+    between, within = np.array([0.4, 1.1, 0.7]), np.array([1.5, 0.8, 2.0])
+    theta = np.array([0.3, -0.2, 0.1])
     tau2 = np.array([0.3, 1.7, 0.05])
-    ours = float(marginal_loglik(residual, weight, group, tau2).eval())
+    cells = mean_cells(means, n, group)
+    weight = 1.0 / (between[cells.group] ** 2 + within[cells.group] ** 2 / cells.n)
+    ours = float(marginal_loglik(cells, theta[cells.group], weight, tau2).eval())
     expected = 0.0
-    for g, t2 in enumerate(tau2):
+    for g in range(3):
         mine = group == g
-        cov = np.diag(1.0 / weight[mine]) + t2
-        expected += multivariate_normal(mean=np.zeros(mine.sum()), cov=cov).logpdf(residual[mine])
+        cov = np.diag(between[g] ** 2 + within[g] ** 2 / n[mine]) + tau2[g]
+        expected += multivariate_normal(mean=np.full(mine.sum(), theta[g]), cov=cov).logpdf(
+            means[mine]
+        )
     constant = -0.5 * group.size * np.log(2 * np.pi)
+    assert len(cells.n) == 5  # (0, 5), (0, 8), (1, 3), (2, 4), (2, 9)
     assert ours + constant == pytest.approx(expected, rel=1e-10)
