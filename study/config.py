@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
-from study.personas.config import PersonaTextsConfig
+from study.personas.config import PersonaTextsConfig, PreambleConfig
 from study.pipeline.config import PipelineConfig
 from study.respond.config import SamplingConfig
 from study.variance.config import VarianceConfig
@@ -31,8 +31,10 @@ class Config:
     personas: list[str] = field(default_factory=lambda: ["none", "own", "other"])
     # Sampled repetitions per (model, person, persona).
     runs: int = 1
-    # Preamble questions, archetype texts (conf/persona_texts/).
+    # Archetype texts, the assistant request (conf/persona_texts/).
     persona_texts: PersonaTextsConfig = field(default_factory=PersonaTextsConfig)
+    # The `own`/`other` profile preamble and the prompt length limit (conf/preamble/).
+    preamble: PreambleConfig = field(default_factory=PreambleConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     # The response store (SQLite); a killed run restarted with the same store resumes.
     store: str = "${out}/responses.sqlite"

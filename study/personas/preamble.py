@@ -1,45 +1,117 @@
-"""The Psych-201 profile preamble: one Interviewer/Interviewee pair per known field."""
+"""The profile preamble of the `own` and `other` conditions (STUDY.md, "Preamble").
+
+For each configured field the participant has, in order, ``Interviewer: QUESTION``,
+``Interviewee: VALUE`` and a blank line; the transcript follows the last blank line. A
+participant with no field gets the empty preamble (and no `own` or `other` prompt).
+Which profile key feeds which field, and how values are written, is data
+(:class:`~study.personas.config.PreambleConfig`); :class:`Preamble` checks it once and
+applies it to every participant.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
+from study.errors import ConfigError
+from study.personas.cast import FieldRule
+from study.personas.config import PreambleConfig
+from study.personas.truncate import check_limit
 from study.records import ProfileValue
 
 
-def format_value(value: ProfileValue) -> str | None:
-    """How a profile value reads in an answer; None when the value is missing.
+class Preamble:
+    """A checked preamble configuration.
 
-    >>> format_value(31.0), format_value(2.5), format_value(" Female "), format_value(None)
-    ('31', '2.5', 'Female', None)
-    >>> format_value(float("nan")) is None, format_value("") is None
-    (True, True)
-    """
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
-    text = str(value).strip()
-    return text or None
-
-
-def render_preamble(profile: Mapping[str, ProfileValue], questions: Mapping[str, str]) -> str:
-    """The preamble for ``profile``: pairs in the order of ``questions``, blank line
-    between pairs, fields missing from the profile skipped.
-
-    >>> print(render_preamble({"age": 31.0, "gender": None},
-    ...       {"age": "What is your age?", "gender": "What is your gender?"}))
+    >>> from study.personas.config import PreambleField
+    >>> cfg = PreambleConfig(
+    ...     fields={"age": PreambleField("What is your age?", cast="float"),
+    ...             "clinical diagnosis": PreambleField("Any diagnosis?", missing=["Healthy"])},
+    ...     keys={"age": "age", "diagnosis": "clinical diagnosis"})
+    >>> print(Preamble(cfg).text("e", {"age": 31.0, "diagnosis": "Bipolar"}), end="|")
     Interviewer: What is your age?
-    Interviewee: 31
-    >>> render_preamble({"condition": "repeated"}, {"age": "What is your age?"})
+    Interviewee: 31.0
+    <BLANKLINE>
+    Interviewer: Any diagnosis?
+    Interviewee: Bipolar
+    <BLANKLINE>
+    |
+    >>> Preamble(cfg).text("e", {"diagnosis": "Healthy", "condition": "A"})
     ''
     """
-    pairs = []
-    for field_name, question in questions.items():
-        answer = format_value(profile.get(field_name))
-        if answer is not None:
-            pairs.append(f"Interviewer: {question}\nInterviewee: {answer}")
-    return "\n\n".join(pairs)
+
+    def __init__(self, cfg: PreambleConfig) -> None:
+        check_limit(cfg.max_prompt_chars)
+        # Every rendered prompt is cut to this many characters (None: never).
+        self.max_chars = cfg.max_prompt_chars
+        self.rules = [FieldRule.of(name, spec) for name, spec in cfg.fields.items()]
+        known = {rule.name for rule in self.rules}
+        self._default = _checked_keys(dict(cfg.keys), known, "preamble.keys")
+        self._overrides = {
+            experiment: _checked_keys(dict(keys), known, f"preamble.experiments.{experiment}")
+            for experiment, keys in cfg.experiments.items()
+        }
+        self._sources: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    def sources(self, experiment: str) -> dict[str, tuple[str, ...]]:
+        """Field -> the profile keys read for it in ``experiment``, the winner last.
+
+        >>> from study.personas.config import PreambleField
+        >>> cfg = PreambleConfig(fields={"gender": PreambleField("Gender?")},
+        ...                      keys={"gender": "gender", "sex": "gender"},
+        ...                      experiments={"kids": {"sex": None}})
+        >>> Preamble(cfg).sources("adults"), Preamble(cfg).sources("kids")
+        ({'gender': ('gender', 'sex')}, {'gender': ('gender',)})
+        """
+        if experiment not in self._sources:
+            merged = {**self._default, **self._overrides.get(experiment, {})}
+            by_field: dict[str, list[str]] = {rule.name: [] for rule in self.rules}
+            for key, target in merged.items():
+                if target is not None:
+                    by_field[target].append(key)
+            self._sources[experiment] = {f: tuple(keys) for f, keys in by_field.items()}
+        return self._sources[experiment]
+
+    def lines(self, experiment: str, profile: Mapping[str, ProfileValue]) -> list[tuple[str, str]]:
+        """(question, answer) for each field the participant has, in the configured order."""
+        sources = self.sources(experiment)
+        pairs = []
+        for rule in self.rules:
+            present = [key for key in sources[rule.name] if key in profile]
+            if not present:
+                continue
+            answer = rule.write(profile[present[-1]])
+            if answer is not None:
+                pairs.append((rule.question, answer))
+        return pairs
+
+    def text(self, experiment: str, profile: Mapping[str, ProfileValue]) -> str:
+        """The preamble, each pair followed by a blank line; '' when there is none."""
+        return "".join(
+            f"Interviewer: {question}\nInterviewee: {answer}\n\n"
+            for question, answer in self.lines(experiment, profile)
+        )
+
+
+def _checked_keys(keys: dict[str, str | None], known: set[str], where: str) -> dict:
+    for key, target in keys.items():
+        if target is not None and target not in known:
+            raise ConfigError(
+                f"{where}: key {key!r} is mapped to {target!r}, which is not one of "
+                f"preamble.fields ({', '.join(sorted(known)) or 'none configured'})"
+            )
+    return keys
+
+
+def render_preamble(
+    profile: Mapping[str, ProfileValue], cfg: PreambleConfig, experiment: str = ""
+) -> str:
+    """The preamble of one profile (checks ``cfg`` each call; use :class:`Preamble` for
+    many participants).
+
+    >>> from study.personas.config import PreambleField
+    >>> cfg = PreambleConfig(fields={"age": PreambleField("How old are you?")},
+    ...                      keys={"age": "age"})
+    >>> render_preamble({"age": 31.0}, cfg)
+    'Interviewer: How old are you?\\nInterviewee: 31\\n\\n'
+    """
+    return Preamble(cfg).text(experiment, profile)

@@ -1,18 +1,31 @@
-"""Render the prompt a model reads for one (participant, persona condition)."""
+"""Render the prompt a model reads for one (participant, persona condition).
+
+Every prompt, whatever its condition, is cut to the preamble config's
+``max_prompt_chars`` (:mod:`study.personas.truncate`). :func:`render_all` decides which
+prompts exist: `own` and `other` only for participants with a non-empty preamble, and
+`other` only for those with a donor whose preamble differs
+(:mod:`study.personas.derangement`).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from study.errors import ConfigError
 from study.personas.conditions import PersonaCondition
-from study.personas.config import PersonaTextsConfig
-from study.personas.derangement import assign_donors
-from study.personas.preamble import render_preamble
+from study.personas.config import PersonaTextsConfig, PreambleConfig
+from study.personas.derangement import Donors, assign_donors
+from study.personas.preamble import Preamble
+from study.personas.truncate import truncate
 from study.records import Participant
 
-# Between a persona preamble and the transcript, as between the preamble's own pairs.
+log = logging.getLogger(__name__)
+
+# Between an archetype's text and the transcript (the profile preamble ends in its own
+# blank line).
 SEPARATOR = "\n\n"
 
 ChatTemplate = Callable[[str], str | None]
@@ -28,7 +41,8 @@ class RenderedPrompt:
     persona_source: str
     prompt: str
     # Spans of the human responses inside ``prompt`` (the transcript's choice points,
-    # shifted by the length of what precedes the transcript).
+    # shifted by the length of what precedes the transcript; those cut off by the
+    # length limit are left out).
     spans: tuple[tuple[int, int], ...]
     # The human responses, in order (``prompt[s:e]`` for each span).
     responses: tuple[str, ...]
@@ -37,10 +51,15 @@ class RenderedPrompt:
     template_chars: int = 0
 
 
+def _compiled(preamble: Preamble | PreambleConfig) -> Preamble:
+    return preamble if isinstance(preamble, Preamble) else Preamble(preamble)
+
+
 def _head(
     participant: Participant,
     condition: PersonaCondition,
     texts: PersonaTextsConfig,
+    preamble: Preamble,
     donor: Participant | None,
     chat: ChatTemplate | None,
 ) -> tuple[str, str]:
@@ -48,13 +67,11 @@ def _head(
     if condition.kind == "none":
         return "", ""
     if condition.kind == "own":
-        preamble = render_preamble(participant.profile, texts.questions)
-        return (preamble + SEPARATOR if preamble else ""), participant.participant
+        return preamble.text(participant.experiment, participant.profile), participant.participant
     if condition.kind == "other":
         if donor is None:
             raise ValueError("the `other` condition needs a donor (see assign_donors)")
-        preamble = render_preamble(donor.profile, texts.questions)
-        return (preamble + SEPARATOR if preamble else ""), donor.participant
+        return preamble.text(donor.experiment, donor.profile), donor.participant
     if condition.kind == "archetype":
         return texts.archetypes[condition.name].rstrip() + SEPARATOR, ""
     if condition.kind == "assistant":
@@ -71,50 +88,80 @@ def render(
     participant: Participant,
     condition: PersonaCondition,
     texts: PersonaTextsConfig,
+    preamble: Preamble | PreambleConfig,
     *,
     donor: Participant | None = None,
     chat: ChatTemplate | None = None,
 ) -> RenderedPrompt:
-    """The prompt of ``participant`` under ``condition``.
+    """The prompt of ``participant`` under ``condition``, cut to the length limit.
 
     >>> from study.records import ChoicePoint, Participant
     >>> person = Participant("e", "1", "Go <<L>>", choices=(ChoicePoint("e", "1", 0, "L", 5, 6),))
     >>> texts = PersonaTextsConfig(archetypes={"bold": "I love risks."})
-    >>> rendered = render(person, PersonaCondition("archetype", "bold"), texts)
+    >>> rendered = render(person, PersonaCondition("archetype", "bold"), texts, PreambleConfig())
     >>> start, end = rendered.spans[0]
     >>> rendered.prompt[start:end], rendered.persona
     ('L', 'archetype:bold')
     """
-    head, source = _head(participant, condition, texts, donor, chat)
+    compiled = _compiled(preamble)
+    head, source = _head(participant, condition, texts, compiled, donor, chat)
     shift = len(head)
-    spans = tuple((c.start + shift, c.end + shift) for c in participant.choices)
-    return RenderedPrompt(
+    rendered = RenderedPrompt(
         experiment=participant.experiment,
         participant=participant.participant,
         persona=condition.label,
         persona_source=source,
         prompt=head + participant.transcript,
-        spans=spans,
+        spans=tuple((c.start + shift, c.end + shift) for c in participant.choices),
         responses=tuple(c.response for c in participant.choices),
         template_chars=shift if condition.kind == "assistant" else 0,
     )
+    return truncate(rendered, compiled.max_chars)
 
 
 def render_all(
     participants: Sequence[Participant],
     conditions: Iterable[PersonaCondition],
     texts: PersonaTextsConfig,
+    preamble: Preamble | PreambleConfig,
     *,
     seed: int,
     chat: ChatTemplate | None = None,
 ) -> list[RenderedPrompt]:
-    """Every (participant, condition) prompt, participant-major (all conditions of the
-    first participant, then the next), so progress counts whole participants."""
+    """Every (participant, condition) prompt that exists, participant-major (all
+    conditions of the first participant, then the next), so progress counts whole
+    participants. `own` and `other` are left out for a participant whose preamble is
+    empty, `other` also for one without a donor (logged, with the count per experiment).
+    """
     conditions = list(conditions)
-    needs_donors = any(c.kind == "other" for c in conditions)
-    donors = assign_donors(participants, seed) if needs_donors else {}
-    return [
-        render(person, condition, texts, donor=donors.get(person.key), chat=chat)
-        for person in participants
-        for condition in conditions
-    ]
+    compiled = _compiled(preamble)
+    own_text = {id(p): compiled.text(p.experiment, p.profile) for p in participants}
+    donors: Donors | None = None
+    if any(c.kind == "other" for c in conditions):
+        donors = assign_donors(participants, seed, lambda p: own_text[id(p)])
+        _log_undonored(donors)
+    prompts = []
+    for person in participants:
+        for condition in conditions:
+            donor = None
+            if condition.kind in ("own", "other") and not own_text[id(person)]:
+                continue
+            if condition.kind == "other":
+                donor = donors.of(person) if donors is not None else None
+                if donor is None:
+                    continue
+            prompts.append(render(person, condition, texts, compiled, donor=donor, chat=chat))
+    return prompts
+
+
+def _log_undonored(donors: Donors) -> None:
+    if not donors.undonored:
+        log.info("persona 'other': every person with a preamble has a donor whose preamble differs")
+        return
+    per_experiment = Counter(experiment for experiment, _ in donors.undonored)
+    log.warning(
+        "persona 'other': %d persons have no donor whose preamble differs from their own "
+        "and get no `other` prompt (%s)",
+        len(donors.undonored),
+        ", ".join(f"{experiment}: {n}" for experiment, n in sorted(per_experiment.items())),
+    )

@@ -40,6 +40,7 @@ def respond_step(
         "runs": runs,
         "sampling": asdict(cfg.sampling),
         "persona_texts": asdict(cfg.persona_texts),
+        "preamble": asdict(cfg.preamble),
         "seed": cfg.seed,
     }
 

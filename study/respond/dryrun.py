@@ -11,15 +11,25 @@ from study.personas import RenderedPrompt
 from study.respond.plan import Job
 from study.store import ResponseStore
 
-# Prompts longer than this are shown with their middle elided.
-SHOWN_CHARS = 1200
+# A long prompt is shown as its opening (the preamble and the first trials, so that a
+# reader can check what the model reads first) and its end (where the length limit cut
+# it), the middle elided.
+OPENING_CHARS = 1500
+CLOSING_CHARS = 300
 
 
 def _excerpt(text: str) -> str:
-    if len(text) <= SHOWN_CHARS:
+    """``text`` whole, or its first OPENING_CHARS and last CLOSING_CHARS characters.
+
+    >>> shown = _excerpt("a" * OPENING_CHARS + "b" * 1000 + "c" * CLOSING_CHARS)
+    >>> opening, elided, end = shown.splitlines()
+    >>> opening == "a" * OPENING_CHARS, elided, end == "c" * CLOSING_CHARS
+    (True, '[... 1,000 characters ...]', True)
+    """
+    if len(text) <= OPENING_CHARS + CLOSING_CHARS:
         return text
-    half = SHOWN_CHARS // 2
-    return f"{text[:half]}\n[... {len(text) - 2 * half:,} characters ...]\n{text[-half:]}"
+    elided = len(text) - OPENING_CHARS - CLOSING_CHARS
+    return f"{text[:OPENING_CHARS]}\n[... {elided:,} characters ...]\n{text[-CLOSING_CHARS:]}"
 
 
 def describe_plan(
@@ -30,8 +40,9 @@ def describe_plan(
     engine: Engine,
     fresh: bool,
 ) -> str:
-    """The first prompt of each (experiment, persona), token counts per experiment and
-    persona, and how many requests the store already holds (creating no file)."""
+    """The first prompt of each (experiment, persona) (its opening at least, see
+    :func:`_excerpt`), token counts per experiment and persona, and how many requests the
+    store already holds (creating no file)."""
     lines: list[str] = []
     seen: set[tuple[str, str]] = set()
     tokens: dict[tuple[str, str], list[int]] = defaultdict(list)

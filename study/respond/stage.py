@@ -85,7 +85,12 @@ def respond(
     engine = engine or build_engine(cfg.engine, cfg.model)
     try:
         prompts = render_all(
-            people, conditions, cfg.persona_texts, seed=cfg.seed, chat=engine.chat_prompt
+            people,
+            conditions,
+            cfg.persona_texts,
+            cfg.preamble,
+            seed=cfg.seed,
+            chat=engine.chat_prompt,
         )
         fingerprint = dict(engine.fingerprint())
         score_jobs, sample_jobs = plan_jobs(
