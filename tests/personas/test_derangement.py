@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from study.personas import assign_donors
+from study.personas.derangement import person_of
 from study.records import Participant
 
 # A participant's preamble in these tests: its `text` profile value ('' for none).
@@ -44,11 +45,11 @@ def test_donors_read_differently_and_only_the_alike_go_without(
         donor = donors.of(p)
         distinct = {text_of(q) for q in people if q.experiment == p.experiment} - {""}
         if not text_of(p):
-            assert donor is None and p.key not in undonored, "no preamble: not in the placebo"
+            assert donor is None and person_of(p) not in undonored, "no preamble, no placebo"
         elif len(distinct) < 2:
-            assert donor is None and p.key in undonored
+            assert donor is None and person_of(p) in undonored
         else:
-            assert donor is not None and p.key not in undonored
+            assert donor is not None and person_of(p) not in undonored
             assert donor.experiment == p.experiment, "donors come from the same experiment"
             assert text_of(donor) not in ("", text_of(p)), "the placebo differs from own"
     for e, texts in enumerate(experiments):
@@ -57,19 +58,21 @@ def test_donors_read_differently_and_only_the_alike_go_without(
             given_away = [donors.by_person[(f"exp{e}", str(i))] for i, t in enumerate(texts) if t]
             # No text held by more than half: a permutation, every preamble used once.
             recipients = sorted((f"exp{e}", str(i)) for i, t in enumerate(texts) if t)
-            assert sorted(d.key for d in given_away) == recipients
+            assert sorted(person_of(d) for d in given_away) == recipients
 
 
 def test_distinct_texts_give_a_permutation_and_seeds_matter() -> None:
     people = people_with([[f"age {i}" for i in range(12)]])
-    forward = {k: d.key for k, d in assign_donors(people, 7, text_of).by_person.items()}
-    backward = {
-        k: d.key for k, d in assign_donors(list(reversed(people)), 7, text_of).by_person.items()
-    }
-    other_seed = {k: d.key for k, d in assign_donors(people, 8, text_of).by_person.items()}
+
+    def pairs(rows: list[Participant], seed: int) -> dict:
+        return {k: person_of(d) for k, d in assign_donors(rows, seed, text_of).by_person.items()}
+
+    forward = pairs(people, 7)
+    backward = pairs(list(reversed(people)), 7)
+    other_seed = pairs(people, 8)
     assert forward == backward, "the input order does not matter"
     assert forward != other_seed
-    assert sorted(forward.values()) == sorted(p.key for p in people)
+    assert sorted(forward.values()) == sorted(person_of(p) for p in people)
 
 
 def test_identical_preambles_are_never_paired() -> None:
