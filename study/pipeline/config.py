@@ -30,5 +30,12 @@ class PipelineConfig:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    # Region of practical equivalence for the profile benefit, in nats per choice.
+    # Region of practical equivalence for the profile benefit, in nats per choice: T1's
+    # intervals decide the claim only when inside or wholly outside [-rope, rope].
     rope: float = 0.01
+    # The same for shares of variance (fractions): C1's run share minus persona share,
+    # and C3's slope of the persona share per decade of parameters.
+    share_rope: float = 0.02
+    # The report's first line says it is a smoke test of the pipeline, not a
+    # replication (the quick profile sets it: its slice of the data decides nothing).
+    smoke_test: bool = False

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,42 @@ def _latex(frame: pl.DataFrame, caption: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pipeline_settings(root: Path) -> Any:
+    """The pipeline settings (ROPEs, ...) that wrote ``root``, from its
+    ``provenance.yaml`` (the defaults where there is none, e.g. a folder of hand-made
+    manifests), so that an analysis script run alone decides as the pipeline did."""
+    import yaml
+
+    from study.pipeline.config import PipelineConfig
+
+    path = root / "provenance.yaml"
+    if not path.exists():
+        return PipelineConfig()
+    saved = (yaml.safe_load(path.read_text()) or {}).get("config", {}).get("pipeline", {})
+    known = PipelineConfig.__dataclass_fields__
+    return PipelineConfig(**{k: v for k, v in saved.items() if k in known})
+
+
+def wrap_label(text: str, width: int = 18) -> str:
+    r"""An axis label broken into lines of at most ``width`` characters, after an
+    underscore or space where there is one, so that long experiment names do not run
+    into the plot or each other.
+
+    >>> wrap_label("sandbrink2024metacontrol_day_three", 16)
+    'sandbrink2024met\nacontrol_day_\nthree'
+    >>> wrap_label("dezfouli2019")
+    'dezfouli2019'
+    """
+    lines: list[str] = []
+    rest = text
+    while len(rest) > width:
+        cut = max(rest.rfind("_", 0, width), rest.rfind(" ", 0, width))
+        cut = cut + 1 if cut > 0 else width
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:]
+    return "\n".join([*lines, rest])
+
+
 def save_figure(fig: plt.Figure, root: Path, name: str) -> Path:
     """PNG (for the report) and PDF (for papers); returns the PNG's path."""
     folder = root / "figures"
@@ -90,18 +127,19 @@ def section(
     texts: list[str],
     table: pl.DataFrame,
     table_caption: str,
-    figure: Path,
-    figure_caption: str,
+    figure: Path | None,
+    figure_caption: str = "",
+    more: Sequence[Any] = (),
 ) -> list[Any]:
-    """The report blocks of one analysis: heading, paragraphs, its table and figure."""
+    """The report blocks of one analysis: heading, paragraphs, its table, its figure
+    (None: no figure, e.g. when no fit passed its gate) and ``more`` blocks after them."""
     from study.pipeline.report import Figure, Heading, Table, Text
 
-    return [
-        Heading(heading),
-        *(Text(text) for text in texts),
-        Table(table, table_caption),
-        Figure(str(figure.relative_to(root)), figure_caption),
-    ]
+    blocks: list[Any] = [Heading(heading), *(Text(text) for text in texts)]
+    blocks.append(Table(table, table_caption))
+    if figure is not None:
+        blocks.append(Figure(str(figure.relative_to(root)), figure_caption))
+    return [*blocks, *more]
 
 
 def script_main(make: Any) -> None:

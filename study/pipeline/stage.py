@@ -20,10 +20,14 @@ from study.atomic import atomic_path
 from study.config import Config
 from study.pipeline.analyses import run_analyses
 from study.pipeline.provenance import provenance
-from study.pipeline.report import Block, Code, Heading, Report, Text
+from study.pipeline.report import Block, Code, Details, Heading, Report, Text
 
 log = logging.getLogger(__name__)
 ANALYSIS_DIR = Path(__file__).resolve().parents[2] / "analysis"
+SMOKE_TEST = (
+    "Smoke test of the pipeline, not a replication: this profile runs every step on a "
+    "small slice of the data, so its numbers decide nothing."
+)
 # Report order: ground truth first, then the claims in STUDY.md's order.
 SCRIPTS = ("simulation_recovery", "t1_profile_benefit", "c1_run_vs_persona", "c3_scale")
 
@@ -44,16 +48,30 @@ def _at_most(limit: int | None, what: str) -> str:
 
 
 def build_report(cfg: Config, root: Path, block: dict) -> Report:
-    report = Report("Persona or noise? Results of the study")
+    banner = SMOKE_TEST if cfg.pipeline.smoke_test else ""
+    report = Report("Persona or noise? Results of the study", banner=banner)
+    analyses = cfg.pipeline.analyses
+    data = []
+    if any(a != "simulation" for a in analyses):
+        data.append(
+            f"Data: {cfg.data.path} ({_at_most(cfg.data.limit, 'participants per experiment')}"
+            f", {_at_most(cfg.pipeline.max_choices, 'choice points each')}). "
+        )
+    if "simulation" in analyses:
+        data.append(
+            f"Simulation: synthetic {cfg.synth.task} data, {cfg.synth.participants} participants. "
+        )
     report.add(
         Text(
-            f"Analyses: {', '.join(cfg.pipeline.analyses)}. Data: {cfg.data.path} "
-            f"({_at_most(cfg.data.limit, 'participants per experiment')}, "
-            f"{_at_most(cfg.pipeline.max_choices, 'choice points each')}). "
+            f"Analyses: {', '.join(analyses)}. {''.join(data)}"
             f"Engine: {cfg.engine.name}; "
             f"models: {', '.join(cfg.pipeline.models) or cfg.model.name}. Intervals are 94%. "
             "Every posterior is gated by R-hat <= 1.01, bulk ESS >= 400 and no divergences; "
-            "a fit that fails is marked FAILED."
+            "a fit that fails is marked FAILED and feeds no other estimate. An interval "
+            f"decides a claim only when it lies inside or wholly outside the region of "
+            f"practical equivalence (ROPE: ±{cfg.pipeline.rope:g} nats per choice for "
+            f"benefits, ±{cfg.pipeline.share_rope:g} for shares of variance); otherwise the "
+            "claim is undecided at this size."
         )
     )
     for name in SCRIPTS:
@@ -62,7 +80,13 @@ def build_report(cfg: Config, root: Path, block: dict) -> Report:
             continue
         blocks: list[Block] = module.make(root)
         report.add(*blocks)
-    report.add(Heading("Provenance"), Code(yaml.safe_dump(block, sort_keys=False)))
+    report.add(
+        Heading("Provenance"),
+        Details(
+            "Configuration, versions, engines and data hashes (click to open)",
+            Code(yaml.safe_dump(block, sort_keys=False)),
+        ),
+    )
     return report
 
 
