@@ -29,7 +29,7 @@ ARGS ?=
 .PHONY: help setup reproduce test lint format lock vllm-env clean
 
 help:
-	@echo "make reproduce   run the study on the shipped data (OUT=$(OUT), MODE=quick|full)"
+	@echo "make reproduce   run the study on the shipped data (OUT=$(OUT), MODE=quick|standard|full)"
 	@echo "make test        lint, type-check and run the test suite"
 	@echo "make setup       only build the environment (.venv)"
 	@echo "make lock        re-resolve requirements.lock from pyproject.toml"
@@ -56,7 +56,8 @@ $(INSTALLED): requirements.lock pyproject.toml $(WHEELS)/.built
 setup: $(INSTALLED)
 
 # The whole study on the shipped data, both CPU models and the simulated engine (see
-# conf/experiment/reproduce.yaml); MODE=full for every participant. A second call reuses
+# conf/experiment/reproduce.yaml); MODE=standard for the CPU replication of T1 (40 participants
+# per experiment, whole transcripts), MODE=full for every participant. A second call reuses
 # every finished step from OUT.
 reproduce: $(INSTALLED)
 	$(PY) -m study experiment=reproduce profile=$(MODE) out=$(OUT) $(ARGS)

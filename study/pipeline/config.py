@@ -21,6 +21,10 @@ class PipelineConfig:
     max_choices: int | None = None
     # Participants per experiment in the sampled (C1) analysis; None: as data.limit.
     sample_participants: int | None = None
+    # Choice points per participant in the sampled (C1) analysis; None: as max_choices.
+    # Sampling costs a pass per run, so the standard profile scores whole transcripts
+    # for T1 while C1 keeps its short slice.
+    sample_max_choices: int | None = None
     # Persona conditions of the sampled (C1) analysis; the scored (C2) analysis uses
     # the top-level `personas`.
     sample_personas: list[str] = field(
