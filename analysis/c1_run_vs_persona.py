@@ -105,7 +105,8 @@ def make(root: Path) -> list[Block]:
         "C1: run vs persona",
         [
             "Sampled responses under several personas; V1 splits whether the sample equals "
-            "the human's response into participant, persona, participant x persona, item "
+            "the human's response into person (experiment, participant), persona, "
+            "person x persona, item "
             "and run. C1 holds when the data-scale run share is at least the persona share.",
             "\n".join(lines),
         ],

@@ -17,9 +17,9 @@ from study.pipeline.report import Block
 ANALYSIS = "simulation"
 # V1 component -> the simulated engine's standard deviation behind it.
 TRUTH_SD = {
-    "participant": "sd_person",
+    "person": "sd_person",
     "persona": "sd_persona",
-    "participant:persona": "sd_person_persona",
+    "person:persona": "sd_person_persona",
     "item": "sd_item",
 }
 

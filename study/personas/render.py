@@ -35,6 +35,8 @@ class RenderedPrompt:
     # Length of the leading chat-template text (`assistant`), whose special-token
     # markup engines read as special tokens; 0 for every other condition.
     template_chars: int = 0
+    # Which of the participant's sessions (transcripts) this prompt is built on.
+    session: int = 0
 
 
 def _head(
@@ -91,6 +93,7 @@ def render(
     return RenderedPrompt(
         experiment=participant.experiment,
         participant=participant.participant,
+        session=participant.session,
         persona=condition.label,
         persona_source=source,
         prompt=head + participant.transcript,
