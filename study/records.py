@@ -27,6 +27,8 @@ class ChoicePoint:
     start: int
     end: int
     rt: float | None = None
+    # Which of the participant's sessions (transcripts) this choice point is in.
+    session: int = 0
 
     @property
     def marker_start(self) -> int:
@@ -36,11 +38,22 @@ class ChoicePoint:
 
 @dataclass(frozen=True, slots=True)
 class Participant:
-    """A person in an experiment: transcript, typed profile and choice points.
+    """One session of a person in an experiment: transcript, typed profile and choice
+    points (STUDY.md, "Session").
+
+    A person is identified by (experiment, participant): ids repeat across experiments.
+    A person may have several sessions (lines of the experiment sharing the id, each its
+    own transcript), numbered 0, 1, 2, ... in file order; a transcript is identified by
+    (experiment, participant, session).
 
     ``profile`` holds every optional field of the source record (age, gender,
     questionnaire scores, ...): numbers as floats, missing values as ``None`` and
     never the string ``"nan"``; non-numeric text stays a string.
+
+    >>> first = Participant("e", "7", "a <<x>>")
+    >>> second = Participant("e", "7", "b <<y>>", session=1)
+    >>> first.person == second.person, first.key == second.key
+    (True, False)
     """
 
     experiment: str
@@ -51,7 +64,14 @@ class Participant:
     rts: tuple[float | None, ...] | None = None
     source: str = ""
     line: int = 0
+    session: int = 0
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> tuple[str, str, int]:
+        """The transcript's identity: (experiment, participant, session)."""
+        return (self.experiment, self.participant, self.session)
+
+    @property
+    def person(self) -> tuple[str, str]:
+        """The person's identity, shared by their sessions: (experiment, participant)."""
         return (self.experiment, self.participant)

@@ -27,13 +27,15 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         "## Counts",
         "",
-        f"- participants: {counts['participants']}",
+        f"- participants (persons): {counts['participants']}",
+        f"- sessions (transcripts, one per line): {counts['sessions']}",
         f"- choices (responses): {counts['choices']}",
         "",
         "| per participant | min | q25 | median | q75 | max | mean |",
         "|---|---|---|---|---|---|---|",
-        _stats_row("choices", counts["choices_per_participant"]),
-        _stats_row("transcript characters", counts["transcript_chars"]),
+        _stats_row("sessions", counts["sessions_per_participant"]),
+        _stats_row("choices (all sessions)", counts["choices_per_participant"]),
+        _stats_row("transcript characters (per session)", counts["transcript_chars"]),
         _stats_row("response characters (per response)", counts["response_chars"]),
     ]
     if card["rts"] is not None:

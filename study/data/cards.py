@@ -36,8 +36,15 @@ def compute_card(
     provenance: Provenance,
     quirks: list[str],
 ) -> dict[str, Any]:
-    """The card of one experiment from its rows of the two tables."""
-    people = participants.filter(pl.col("experiment") == experiment)
+    """The card of one experiment from its rows of the two tables.
+
+    Counts per participant are per person (all their sessions together); transcript
+    lengths and profile fields are per session (a line of the input)."""
+    sessions = participants.filter(pl.col("experiment") == experiment)
+    # A person is a participant id (within this experiment), with one or more sessions.
+    people = sessions.group_by("participant", maintain_order=True).agg(
+        pl.len().alias("sessions"), pl.col("n_choices").sum()
+    )
     its_choices = choices.filter(pl.col("experiment") == experiment)
     per_person = (
         its_choices.group_by("participant")
@@ -58,16 +65,19 @@ def compute_card(
         "citation": provenance.citations,
         "counts": {
             "participants": people.height,
+            "sessions": sessions.height,
+            "sessions_per_participant": describe(people["sessions"]),
             "choices": int(response_counts["n"].sum()),
             "choices_per_participant": describe(people["n_choices"]),
-            "transcript_chars": describe(people["transcript_chars"]),
+            "transcript_chars": describe(sessions["transcript_chars"]),
             "response_chars": describe_lazy(its_choices, pl.col("response").str.len_chars()),
         },
-        "experiment_field": top_values(people["experiment_field"], 3),
+        "experiment_field": top_values(sessions["experiment_field"], 3),
         "fields": {
-            name: describe_field(people[name])
-            for name in people.columns
-            if name not in FIXED_PARTICIPANT_COLUMNS and people[name].null_count() < people.height
+            name: describe_field(sessions[name])
+            for name in sessions.columns
+            if name not in FIXED_PARTICIPANT_COLUMNS
+            and sessions[name].null_count() < sessions.height
         },
         "responses": {
             "distinct": response_counts.height,

@@ -1,5 +1,5 @@
-"""One picture of what was loaded: per experiment, choices per participant, the most
-frequent responses, and transcript lengths."""
+"""One picture of what was loaded: per experiment, choices per session (transcript), the
+most frequent responses, and transcript lengths."""
 
 from __future__ import annotations
 
@@ -31,11 +31,12 @@ def overview_figure(participants: pl.DataFrame, choices: pl.LazyFrame, path: Pat
             .head(TOP_RESPONSES)
             .collect(engine="streaming")
         )
+        n_people = people["participant"].n_unique()
         row[0].hist(people["n_choices"].to_numpy(), bins=30, color="#4c72b0")
-        row[0].set_title(f"{experiment}: choices per participant", fontsize=9)
-        row[0].set_ylabel("participants")
+        row[0].set_title(f"{experiment}: choices per session", fontsize=9)
+        row[0].set_ylabel("sessions")
         row[1].barh(top["response"].to_list()[::-1], top["n"].to_list()[::-1], color="#55a868")
-        row[1].set_title(f"most frequent responses (of {people.height} people)", fontsize=9)
+        row[1].set_title(f"most frequent responses (of {n_people} people)", fontsize=9)
         row[1].set_xlabel("responses")
         row[2].hist(people["transcript_chars"].to_numpy(), bins=30, color="#c44e52")
         row[2].set_title("transcript length (characters)", fontsize=9)

@@ -23,6 +23,8 @@ def iter_participants(path: str | Path, limit: int | None = None) -> Iterator[Pa
     recursively for both. The experiment is named by the folder holding its prompts
     file (``data/psych201/dezfouli2019/prompts.jsonl.zip`` -> ``dezfouli2019``), else
     by the file's stem. ``limit`` keeps the first N participants of each experiment.
+    Each line is one session (:class:`~study.records.Participant`): a participant with
+    three lines gives three records, sessions 0, 1 and 2, and counts once in ``limit``.
 
     >>> people = list(iter_participants(SHIPPED_DATA, limit=2))
     >>> [(p.experiment, p.participant) for p in people][:3]
@@ -39,7 +41,7 @@ def to_participant(record: ParsedRecord) -> Participant:
     """The typed :class:`~study.records.Participant` of one validated record."""
     rts = record.rts if record.rts is not None else [None] * len(record.responses)
     choices = tuple(
-        ChoicePoint(record.experiment, record.participant, k, text, start, end, rt)
+        ChoicePoint(record.experiment, record.participant, k, text, start, end, rt, record.session)
         for k, (text, start, end, rt) in enumerate(
             zip(
                 record.responses.texts,
@@ -59,6 +61,7 @@ def to_participant(record: ParsedRecord) -> Participant:
         rts=None if record.rts is None else tuple(record.rts),
         source=record.source,
         line=record.line,
+        session=record.session,
     )
 
 
@@ -70,6 +73,6 @@ def load_tables(path: str | Path, limit: int | None = None) -> tuple[pl.DataFram
     >>> participants.select("experiment", "participant", "diagnosis").row(0)
     ('dezfouli2019', 's_005_', 'Depression')
     >>> choices.columns
-    ['experiment', 'participant', 'index', 'response', 'start', 'end', 'rt']
+    ['experiment', 'participant', 'session', 'index', 'response', 'start', 'end', 'rt']
     """
     return build_tables(iter_batches(path, limit))

@@ -2,12 +2,18 @@
 
 Nothing here reads a whole file: streams are read in chunks and split into lines (a
 transcript may be 70,000 characters; a line is refused beyond ``max_line_bytes``), so
-memory stays bounded by a chunk plus one id per participant (to catch duplicates).
+memory stays bounded by a chunk plus one id and one hash per session (to number
+sessions and catch duplicates).
+
+Sessions (STUDY.md, "Session"): a participant id may fill several lines of one
+experiment, each its own transcript; they are numbered 0, 1, 2, ... in file order. Two
+lines with the same participant id and the same text are a duplicate and an error.
 
 A line is checked in two steps, in this order, by both ways of reading:
 
 1. its fields (:func:`parse_fields`): JSON object, participant id, transcript present,
-   RT entries, profile; then the id against earlier ones (duplicates);
+   RT entries, profile; then the id and text against earlier lines (session number,
+   duplicates);
 2. its transcript's markers (:func:`read_responses`): pairs, at least one response,
    none empty, as many RTs as responses.
 
@@ -40,9 +46,13 @@ PARTICIPANT = "participant"
 RTS = "RTs"
 # Record keys that are not profile fields.
 STRUCTURAL_KEYS = frozenset({TEXT, EXPERIMENT, PARTICIPANT, RTS})
+SESSION = "session"
+# A record's own `session` field is kept under this name: `session` is the table's
+# session number (file order), whatever the record says.
+SESSION_FIELD = "session_field"
 # Columns the participants table uses for itself; a profile field may not take them.
 RESERVED_COLUMNS = frozenset(
-    {"experiment_field", "source", "line", "n_choices", "transcript_chars"}
+    {"experiment_field", "source", "line", "n_choices", "transcript_chars", SESSION_FIELD}
 )
 DEFAULT_MAX_LINE_BYTES = 64 << 20
 # Decodes a line five times faster than the json module; same objects for valid JSON.
@@ -89,11 +99,14 @@ class Fields:
     profile: dict[str, ProfileValue]
     rts: list[float | None] | None
     line: int
+    # The participant's session this line is (0 for their first line in the experiment);
+    # set by :func:`iter_fields`, which sees the lines before it.
+    session: int = 0
 
 
 @dataclass(slots=True)
 class ParsedRecord:
-    """One participant line, fully validated: the raw material of a Participant."""
+    """One session line, fully validated: the raw material of a Participant."""
 
     experiment: str
     participant: str
@@ -104,6 +117,7 @@ class ParsedRecord:
     rts: list[float | None] | None
     source: str
     line: int
+    session: int = 0
 
 
 def iter_records(
@@ -111,7 +125,8 @@ def iter_records(
 ) -> Iterator[ParsedRecord]:
     """Validated records of every experiment under ``path``, in file then line order.
 
-    ``limit`` keeps the first N participants of each experiment. Raises
+    ``limit`` keeps the first N participants of each experiment, with all their
+    sessions. Raises
     :class:`StudyInputError` at the first bad line, naming file, line, participant and
     field.
     """
@@ -126,43 +141,86 @@ def iter_records(
             rts=fields.rts,
             source=source.label,
             line=fields.line,
+            session=fields.session,
         )
 
 
 def iter_fields(
     path: str | Path, limit: int | None = None, options: ReadOptions | None = None
 ) -> Iterator[tuple[Source, Fields]]:
-    """Step 1 for every line under ``path`` (see the module docstring), with the
-    per-experiment ``limit`` and the duplicate-id check."""
+    """Step 1 for every line under ``path`` (see the module docstring), with session
+    numbers, the duplicate check and the per-experiment ``limit``.
+
+    ``limit`` counts participants (persons), not lines: once an experiment has N, the
+    rest of its lines are only peeked at for their id, since a later line may be
+    another session of one of those N.
+    """
     options = options or ReadOptions()
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
-    seen: dict[str, dict[str, tuple[str, int]]] = {}
+    sessions: dict[str, dict[str, list[_Session]]] = {}
     for source in discover(path, options.zip_limits):
-        first_seen = seen.setdefault(source.experiment, {})
-        if limit is not None and len(first_seen) >= limit:
-            continue
-        found = 0
-        for fields in _read_source(source, options):
-            found += 1
-            earlier = first_seen.get(fields.participant)
-            if earlier is not None:
-                raise StudyInputError(
-                    f"duplicate participant id (first at {earlier[0]}:{earlier[1]})",
-                    file=source.label,
-                    line=fields.line,
-                    participant=fields.participant,
-                    field=PARTICIPANT,
-                )
-            first_seen[fields.participant] = (source.label, fields.line)
+        people = sessions.setdefault(source.experiment, {})
+        found = False
+        for line_no, raw in _content_lines(source, options):
+            found = True
+            if limit is not None and len(people) >= limit:
+                peeked = _peek_participant(raw)
+                if peeked is not None and peeked not in people:
+                    continue
+            fields = parse_fields(raw, source, line_no, options.quirks)
+            earlier = people.get(fields.participant)
+            if earlier is None:
+                if limit is not None and len(people) >= limit:
+                    continue
+                earlier = people[fields.participant] = []
+            text_hash = hash(fields.transcript)
+            for first in earlier:
+                if first.text_hash == text_hash:
+                    raise StudyInputError(
+                        "duplicate session: same participant and same text as "
+                        f"{first.source}:{first.line}",
+                        file=source.label,
+                        line=fields.line,
+                        participant=fields.participant,
+                        field=TEXT,
+                    )
+            fields.session = len(earlier)
+            earlier.append(_Session(source.label, fields.line, text_hash))
             yield source, fields
-            if limit is not None and len(first_seen) >= limit:
-                break
         if not found:
             raise StudyInputError("holds no participants (no non-empty lines)", file=source.label)
 
 
-def _read_source(source: Source, options: ReadOptions) -> Iterator[Fields]:
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """Where a session was read, and its text's hash (Python's 64-bit string hash: two
+    different transcripts of one participant collide with odds of about 2**-64)."""
+
+    source: str
+    line: int
+    text_hash: int
+
+
+class _IdOnly(msgspec.Struct):
+    participant: Any = None
+
+
+# Reads only a line's participant id: the other fields are scanned, not built.
+_PEEK_ID = msgspec.json.Decoder(_IdOnly)
+
+
+def _peek_participant(raw: bytes) -> str | None:
+    """The line's participant id, or None when a quick read cannot tell (the full
+    parse then decides, and words any error)."""
+    try:
+        return participant_id(_PEEK_ID.decode(raw).participant)
+    except msgspec.MsgspecError:
+        return None
+
+
+def _content_lines(source: Source, options: ReadOptions) -> Iterator[tuple[int, bytes]]:
+    """The non-blank numbered lines of one source."""
     quirks, progress = options.quirks, options.progress
     if quirks is not None and source.skipped:
         quirks.note(
@@ -174,7 +232,7 @@ def _read_source(source: Source, options: ReadOptions) -> Iterator[Fields]:
         for line_no, raw in _lines(stream, source, options.max_line_bytes, progress):
             if not raw or raw.isspace():  # (isspace stops at the first letter; strip copies)
                 continue
-            yield parse_fields(raw, source, line_no, quirks)
+            yield line_no, raw
 
 
 def _lines(
@@ -286,6 +344,14 @@ def fields_of(
         profile[key] = value
         if quirks is not None and type(raw_value) is not type(value):
             _note_value_quirk(quirks, source.experiment, key, raw_value, value)
+    if SESSION in profile:
+        profile[SESSION_FIELD] = profile.pop(SESSION)
+        if quirks is not None:
+            quirks.note(
+                source.experiment,
+                f"records have a {SESSION!r} field, kept as {SESSION_FIELD!r} (the "
+                f"{SESSION!r} column numbers each participant's lines in file order)",
+            )
     if quirks is not None and not isinstance(raw_id, str):
         quirks.note(source.experiment, "participant ids stored as numbers")
     raw_experiment = obj.get(EXPERIMENT)

@@ -1,7 +1,8 @@
 """The data stage (``python -m study stage=data``) and the cards stage (``stage=cards``).
 
-``stage=data data.path=PATH out=DIR`` writes ``DIR/participants.parquet``,
-``DIR/choices.parquet`` (see :mod:`study.data.tables`), the summary tables
+``stage=data data.path=PATH out=DIR`` writes ``DIR/participants.parquet`` (one row per
+participant and session), ``DIR/choices.parquet`` (see :mod:`study.data.tables`), the
+summary tables
 ``DIR/summary.csv`` (one row per experiment) and ``DIR/profile_fields.csv`` (one row per
 experiment and profile field), ``DIR/data_cards/`` and ``DIR/figures/data_overview.png``.
 Everything is staged and published together: bad input leaves DIR as it was.

@@ -1,7 +1,7 @@
 """Flat summary tables from data cards: one row per experiment, one per profile field.
 
 They restate what the cards hold, as CSV for people who compare experiments in a
-spreadsheet: participants, choices, profile fields and response lengths.
+spreadsheet: participants, their sessions, choices, profile fields and response lengths.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def summary_row(card: dict[str, Any]) -> dict[str, Any]:
     return {
         "experiment": card["experiment"],
         "participants": counts["participants"],
+        "sessions": counts["sessions"],
+        "sessions_per_participant_max": (counts["sessions_per_participant"] or {}).get("max"),
         "choices": counts["choices"],
         "choices_per_participant_min": per_person.get("min"),
         "choices_per_participant_median": per_person.get("median"),

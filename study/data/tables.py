@@ -1,13 +1,15 @@
 """The two tables of the data stage: ``participants`` and ``choices``.
 
-``participants``: one row per person: ``experiment``, ``participant``,
-``experiment_field`` (the record's raw ``experiment`` string), ``source``, ``line``,
-``n_choices``, ``transcript_chars``, then one column per profile field (Float64 when
-every value is a number, else String; null when missing).
+``participants``: one row per session (a line of the input; most persons have one):
+``experiment``, ``participant``, ``session`` (0, 1, 2, ... per participant in file
+order), ``experiment_field`` (the record's raw ``experiment`` string), ``source``,
+``line``, ``n_choices``, ``transcript_chars``, then one column per profile field
+(Float64 when every value is a number, else String; null when missing). A person is
+(``experiment``, ``participant``); a transcript adds ``session``.
 
-``choices``: one row per response: ``experiment``, ``participant``, ``index``,
-``response``, ``start``, ``end`` (the response's span in the transcript) and ``rt``
-(null when the experiment gives none).
+``choices``: one row per response: ``experiment``, ``participant``, ``session``,
+``index``, ``response``, ``start``, ``end`` (the response's span in the session's
+transcript) and ``rt`` (null when the experiment gives none).
 
 Choices are written batch by batch as they are read, so writing a 26-million-response
 corpus holds one batch in memory, never the whole table.
@@ -31,6 +33,7 @@ CHOICES_SCHEMA = pa.schema(
     [
         ("experiment", pa.string()),
         ("participant", pa.string()),
+        ("session", pa.int32()),
         ("index", pa.int32()),
         ("response", pa.string()),
         ("start", pa.int64()),
@@ -41,6 +44,7 @@ CHOICES_SCHEMA = pa.schema(
 FIXED_PARTICIPANT_COLUMNS: dict[str, type[pl.DataType]] = {
     "experiment": pl.String,
     "participant": pl.String,
+    "session": pl.Int32,
     "experiment_field": pl.String,
     "source": pl.String,
     "line": pl.Int64,
@@ -55,6 +59,7 @@ def choices_batch(batch: Batch) -> pa.RecordBatch:
     """The choice rows of one batch, as Arrow in :data:`CHOICES_SCHEMA`."""
     frame = batch.responses
     ids = pl.Series([f.participant for f in batch.lines], dtype=pl.String)
+    sessions = pl.Series([f.session for f in batch.lines], dtype=pl.Int32)
     rts: pl.Series | pl.Expr
     if all(f.rts is None for f in batch.lines):
         rts = pl.lit(None, dtype=pl.Float64)
@@ -73,6 +78,7 @@ def choices_batch(batch: Batch) -> pa.RecordBatch:
     table = frame.select(
         experiment=pl.lit(batch.source.experiment, dtype=pl.String),
         participant=pl.lit(ids).gather(pl.col("row")),
+        session=pl.lit(sessions).gather(pl.col("row")),
         index="index",
         response="response",
         start="start",
@@ -84,7 +90,8 @@ def choices_batch(batch: Batch) -> pa.RecordBatch:
 
 
 class ParticipantColumns:
-    """Participant rows; profile fields become columns in order of first appearance."""
+    """Participant rows (one per session); profile fields become columns in order of
+    first appearance."""
 
     def __init__(self) -> None:
         self.fixed: dict[str, list[Any]] = {name: [] for name in FIXED_PARTICIPANT_COLUMNS}
@@ -96,6 +103,7 @@ class ParticipantColumns:
         columns = self.fixed
         columns["experiment"].extend([batch.source.experiment] * n)
         columns["participant"].extend(f.participant for f in batch.lines)
+        columns["session"].extend(f.session for f in batch.lines)
         columns["experiment_field"].extend(f.experiment_field for f in batch.lines)
         columns["source"].extend([batch.source.label] * n)
         columns["line"].extend(f.line for f in batch.lines)
@@ -140,7 +148,7 @@ def _plain(kind: pa.DataType) -> pa.DataType:
 
 def write_tables(batches: Iterable[Batch], participants_path: Path, choices_path: Path) -> int:
     """Write both tables as parquet, the choices one batch at a time; returns the
-    participant count."""
+    number of participant rows (sessions)."""
     people = ParticipantColumns()
     with pq.ParquetWriter(choices_path, CHOICES_SCHEMA, compression=COMPRESSION) as writer:
         wrote_any = False

@@ -8,18 +8,20 @@ from study.records import Participant
 
 
 def first_choices(person: Participant, n: int) -> Participant:
-    """The participant as if the session had ended after their ``n``-th response.
+    """The session as if it had ended after its ``n``-th response.
 
     The transcript is cut at the end of the line holding that response, so the trial's
-    feedback (``... and received a food reward.``) stays with it.
+    feedback (``... and received a food reward.``) stays with it. Each session of a
+    person is cut on its own (its choice points are numbered from 0), and keeps its
+    session number.
 
-    >>> p = Participant("e", "1", "Pick <<A>> ok.\\nPick <<B>> no.\\nPick <<A>>.\\n")
+    >>> p = Participant("e", "1", "Pick <<A>> ok.\\nPick <<B>> no.\\nPick <<A>>.\\n", session=2)
     >>> from study.records import ChoicePoint
     >>> cps = tuple(ChoicePoint("e", "1", i, r, s, s + 1) for i, (r, s) in
     ...             enumerate([("A", 7), ("B", 22), ("A", 37)]))
     >>> short = first_choices(replace(p, choices=cps, rts=(1.0, 2.0, 3.0)), 2)
-    >>> short.transcript
-    'Pick <<A>> ok.\\nPick <<B>> no.\\n'
+    >>> short.transcript, short.session
+    ('Pick <<A>> ok.\\nPick <<B>> no.\\n', 2)
     >>> [c.response for c in short.choices], short.rts
     (['A', 'B'], (1.0, 2.0))
     """

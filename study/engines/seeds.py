@@ -24,10 +24,28 @@ def stable_int(*parts: object, bits: int = 63) -> int:
     return int.from_bytes(digest[:8], "big") >> (64 - bits)
 
 
-def run_seed(model: str, experiment: str, participant: str, persona: str, run: int) -> int:
-    """The seed of one run (STUDY.md, "Run"): fits llama.cpp's and vLLM's 32-bit seeds.
+def run_seed(
+    model: str,
+    experiment: str,
+    participant: str,
+    persona: str,
+    run: int,
+    *,
+    config_seed: int,
+    session: int = 0,
+) -> int:
+    """The seed of one run (STUDY.md, "Run"): a stable hash of the model, the person,
+    the session, the persona, the run index and the config's ``seed``, so that another
+    config seed draws new replicates and no two sessions share a random stream. Fits
+    llama.cpp's and vLLM's 32-bit seeds.
 
-    >>> run_seed("m", "e", "p", "none", 0) != run_seed("m", "e", "p", "none", 1)
+    >>> run_seed("m", "e", "p", "none", 0, config_seed=0) != run_seed(
+    ...     "m", "e", "p", "none", 1, config_seed=0)
+    True
+    >>> run_seed("m", "e", "p", "none", 0, config_seed=0) != run_seed(
+    ...     "m", "e", "p", "none", 0, config_seed=1)
     True
     """
-    return stable_int("run", model, experiment, participant, persona, run, bits=31)
+    return stable_int(
+        "run", model, experiment, participant, session, persona, run, config_seed, bits=31
+    )

@@ -49,6 +49,8 @@ class RenderedPrompt:
     # Length of the leading chat-template text (`assistant`), whose special-token
     # markup engines read as special tokens; 0 for every other condition.
     template_chars: int = 0
+    # Which of the participant's sessions (transcripts) this prompt is built on.
+    session: int = 0
 
 
 def _compiled(preamble: Preamble | PreambleConfig) -> Preamble:
@@ -109,6 +111,7 @@ def render(
     rendered = RenderedPrompt(
         experiment=participant.experiment,
         participant=participant.participant,
+        session=participant.session,
         persona=condition.label,
         persona_source=source,
         prompt=head + participant.transcript,

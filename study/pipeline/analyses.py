@@ -17,7 +17,7 @@ from study.errors import ConfigError
 from study.pipeline.inputs import data_step, synth_step
 from study.pipeline.models import load_model
 from study.pipeline.outputs import write_manifest
-from study.pipeline.respond_steps import respond_step, v1_step, v2_step
+from study.pipeline.respond_steps import PERSON, respond_step, v1_step, v2_step
 from study.records import Participant
 
 
@@ -67,18 +67,20 @@ def realized_variances(engine: SimulatedEngineConfig, samples: Path) -> dict[str
     cells = pl.read_parquet(samples).select("experiment", "participant", "persona", "choice")
     cells = cells.unique().sort(cells.columns)
     effects = [truth.effects(*row) for row in cells.iter_rows()]
+    person, person_persona = PERSON, f"{PERSON}:persona"
     by_level: dict[str, dict[tuple, float]] = {
-        "participant": {},
+        person: {},
         "persona": {},
-        "participant:persona": {},
+        person_persona: {},
         "item": {},
     }
     for (experiment, participant, persona, choice), e in zip(
         cells.iter_rows(), effects, strict=True
     ):
-        by_level["participant"][(experiment, participant)] = e.person
+        # A person is (experiment, participant), as in V1's person factor.
+        by_level[person][(experiment, participant)] = e.person
         by_level["persona"][(persona,)] = e.persona
-        by_level["participant:persona"][(experiment, participant, persona)] = e.person_persona
+        by_level[person_persona][(experiment, participant, persona)] = e.person_persona
         by_level["item"][(experiment, choice)] = e.item
     return {name: float(np.var(list(values.values()), ddof=1)) for name, values in by_level.items()}
 
@@ -133,12 +135,20 @@ def replicate_psych201(cfg: Config, root: Path) -> None:
 
 
 def _first_per_experiment(people: list[Participant], n: int) -> list[Participant]:
+    """The sessions of the first ``n`` persons of each experiment.
+
+    >>> rows = [("e", "1", 0), ("e", "2", 0), ("e", "1", 1), ("e", "3", 0), ("f", "1", 0)]
+    >>> people = [Participant(e, p, "", session=s) for e, p, s in rows]
+    >>> [x.key for x in _first_per_experiment(people, 2)]
+    [('e', '1', 0), ('e', '2', 0), ('e', '1', 1), ('f', '1', 0)]
+    """
     kept: list[Participant] = []
-    seen: dict[str, int] = {}
-    for person in people:
-        seen[person.experiment] = seen.get(person.experiment, 0) + 1
-        if seen[person.experiment] <= n:
-            kept.append(person)
+    persons: dict[str, set[str]] = {}
+    for session in people:
+        chosen = persons.setdefault(session.experiment, set())
+        if session.participant in chosen or len(chosen) < n:
+            chosen.add(session.participant)
+            kept.append(session)
     return kept
 
 

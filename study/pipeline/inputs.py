@@ -40,6 +40,7 @@ def people_table(people: list[Participant]) -> pl.DataFrame:
         {
             "experiment": [p.experiment for p in people],
             "participant": [p.participant for p in people],
+            "session": [p.session for p in people],
             "n_choices": [len(p.choices) for p in people],
             "transcript_chars": [len(p.transcript) for p in people],
         }

@@ -33,7 +33,9 @@ def respond_step(
 
     params = {
         # Which people (a subset of the data step's, in the sampled analysis).
-        "participants": digest([[p.experiment, p.participant, len(p.choices)] for p in people]),
+        "participants": digest(
+            [[p.experiment, p.participant, p.session, len(p.choices)] for p in people]
+        ),
         "engine": asdict(engine),
         "model": asdict(model),
         "personas": personas,
@@ -62,12 +64,28 @@ def respond_step(
     return run_step(root, f"respond-{model.name}", params, build, inputs=[data])
 
 
+PERSON = "person"
+V1_FACTORS = [PERSON, "persona", f"{PERSON}:persona", "item"]
+
+
+def person_column(experiment: str = "experiment", participant: str = "participant") -> pl.Expr:
+    """The person factor, ``experiment/participant``: ids repeat across experiments
+    (STUDY.md, "Participant"), so a bare id would merge different people.
+
+    >>> frame = pl.DataFrame({"experiment": ["a", "b"], "participant": ["1", "1"]})
+    >>> frame.select(person_column())["person"].to_list()
+    ['a/1', 'b/1']
+    """
+    return pl.concat_str(pl.col(experiment), pl.col(participant), separator="/").alias(PERSON)
+
+
 def v1_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOutput:
-    """V1 on sampled runs: does the sample equal the human's response? Person, persona,
-    person x persona and item (the choice point) crossed; runs are the residual."""
+    """V1 on sampled runs: does the sample equal the human's response? Person
+    (experiment, participant; their sessions share it), persona, person x persona and
+    item (the choice point) crossed; runs are the residual."""
     from study.variance import fit, save_tree
 
-    factors = ["participant", "persona", "participant:persona", "item"]
+    factors = list(V1_FACTORS)
     settings: dict[str, Any] = {
         "draws": cfg.pipeline.draws,
         "tune": cfg.pipeline.tune,
@@ -78,6 +96,7 @@ def v1_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
     def build(staged) -> dict[str, Any]:
         samples = pl.read_parquet(respond.path / "respond" / "samples.parquet")
         frame = samples.with_columns(
+            person_column(),
             match=pl.col("match").cast(pl.Int64),
             item=pl.concat_str(
                 pl.col("experiment"), pl.col("choice").cast(pl.String), separator=":"
@@ -107,7 +126,8 @@ def v1_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
 
 def v2_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOutput:
     """V2 on scored NLLs (none / own / other): the profile and person-specific benefits,
-    pooled and per experiment, beside the Psych-201 paper's Cohen's d."""
+    pooled and per experiment, beside the Psych-201 paper's Cohen's d. Writes
+    ``notes.json``: the experiments V2 left out of a contrast, and why."""
     from study.variance import save_tree
     from study.variance.individuation import Columns, cohens_d_table, individuation
 
@@ -129,6 +149,8 @@ def v2_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
         result.diagnostics.to_csv(staged.path("diagnostics.csv"), index=False)
         cohens_d_table(scores, columns=columns).to_csv(staged.path("cohens_d.csv"), index=False)
         save_tree(result.tree, staged.path("posterior.nc"))
-        return {"passed": result.passed}
+        # Experiments left out of a contrast (no `own` or `other` rows, ...) and retries.
+        staged.path("notes.json").write_text(json.dumps(result.notes, indent=2))
+        return {"passed": result.passed, "notes": result.notes}
 
     return run_step(root, f"v2-{label}", settings, build, inputs=[respond])

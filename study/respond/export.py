@@ -2,11 +2,14 @@
 
 Rows come in job order (participants as read, personas as configured, runs, choice
 points), and no column holds a time stamp, so the same config and seed give the same
-bytes.
+bytes. ``session`` numbers a participant's transcripts (0 for the first);
+``prompt_text_sha256`` is the sha256 (hex) of the rendered prompt's text as the engine
+received it, so a reader can check which preamble a row was scored under.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,21 +35,34 @@ def _provenance(fingerprint: Mapping[str, str], key: str) -> dict[str, str]:
     }
 
 
-def _who(job: Job) -> dict[str, str]:
+def _who(job: Job) -> dict[str, str | int]:
     r = job.rendered
     return {
         "experiment": r.experiment,
         "participant": r.participant,
+        "session": r.session,
         "persona": r.persona,
         "persona_source": r.persona_source,
+        "prompt_text_sha256": prompt_sha256(r.prompt),
     }
+
+
+def prompt_sha256(prompt: str) -> str:
+    """The hex sha256 of a prompt's UTF-8 text.
+
+    >>> prompt_sha256("")[:16]
+    'e3b0c44298fc1c14'
+    """
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
 
 
 SCORE_SCHEMA: dict[str, Any] = {
     "experiment": pl.String,
     "participant": pl.String,
+    "session": pl.Int32,
     "persona": pl.String,
     "persona_source": pl.String,
+    "prompt_text_sha256": pl.String,
     "choice": pl.Int32,
     "response": pl.String,
     "nll": pl.Float64,
@@ -58,8 +74,10 @@ SCORE_SCHEMA: dict[str, Any] = {
 SAMPLE_SCHEMA: dict[str, Any] = {
     "experiment": pl.String,
     "participant": pl.String,
+    "session": pl.Int32,
     "persona": pl.String,
     "persona_source": pl.String,
+    "prompt_text_sha256": pl.String,
     "run": pl.Int32,
     "seed": pl.Int64,
     "choice": pl.Int32,

@@ -38,8 +38,11 @@ def plan_jobs(
     fingerprint: Mapping[str, str],
     runs: int,
     sampling: SamplingConfig,
+    *,
+    seed: int,
 ) -> tuple[list[Job], list[Job]]:
-    """Score jobs (one per prompt) and sample jobs (``runs`` per prompt)."""
+    """Score jobs (one per prompt) and sample jobs (``runs`` per prompt); ``seed`` is the
+    config's seed, one of the parts of every run's seed (:func:`run_seed`)."""
     model = model_identity(fingerprint)
     scores: list[Job] = []
     samples: list[Job] = []
@@ -49,6 +52,7 @@ def plan_jobs(
         tags = (
             ("experiment", rendered.experiment),
             ("participant", rendered.participant),
+            ("session", str(rendered.session)),
             ("persona", rendered.persona),
         )
         score = ScoreRequest(
@@ -60,11 +64,19 @@ def plan_jobs(
         )
         scores.append(Job(rendered, "score", score, request_key(fingerprint, "score", score)))
         for run in range(runs):
-            seed = run_seed(model, rendered.experiment, rendered.participant, rendered.persona, run)
+            sample_seed = run_seed(
+                model,
+                rendered.experiment,
+                rendered.participant,
+                rendered.persona,
+                run,
+                config_seed=seed,
+                session=rendered.session,
+            )
             sample = SampleRequest(
                 prompt=rendered.prompt,
                 spans=rendered.spans,
-                seed=seed,
+                seed=sample_seed,
                 max_tokens=sampling.max_tokens,
                 temperature=sampling.temperature,
                 options=per_choice,
@@ -72,5 +84,5 @@ def plan_jobs(
                 template_chars=rendered.template_chars,
             )
             key = request_key(fingerprint, "sample", sample)
-            samples.append(Job(rendered, "sample", sample, key, run=run, seed=seed))
+            samples.append(Job(rendered, "sample", sample, key, run=run, seed=sample_seed))
     return scores, samples

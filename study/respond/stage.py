@@ -56,7 +56,7 @@ def _options_lookup(participants: Sequence[Participant]):
     from study.data import options_for
 
     by_key = {p.key: options_for(p) for p in participants}
-    return lambda rendered: by_key[(rendered.experiment, rendered.participant)]
+    return lambda rendered: by_key[(rendered.experiment, rendered.participant, rendered.session)]
 
 
 def _conditions(cfg: Any):
@@ -94,7 +94,7 @@ def respond(
         )
         fingerprint = dict(engine.fingerprint())
         score_jobs, sample_jobs = plan_jobs(
-            prompts, _options_lookup(people), fingerprint, cfg.runs, cfg.sampling
+            prompts, _options_lookup(people), fingerprint, cfg.runs, cfg.sampling, seed=cfg.seed
         )
         if cfg.dry_run:
             print(
@@ -147,16 +147,17 @@ def _compute(
     cached = set() if fresh else store.contains(job.key for job in every)
     todo_scores = [job for job in score_jobs if job.key not in cached]
     todo_samples = [job for job in sample_jobs if job.key not in cached]
-    number: dict[tuple[str, str], int] = {}
+    # Progress counts transcripts (a person's sessions are counted one by one), as
+    # ``n_participants`` does.
+    number: dict[tuple[str, str, int], int] = {}
     for job in every:
-        number.setdefault((job.rendered.experiment, job.rendered.participant), len(number) + 1)
+        number.setdefault(_transcript(job), len(number) + 1)
     bar = Progress(len(todo_scores) + len(todo_samples), n_participants, enabled=show_progress)
 
     def commit(job: Job, result: ScoreResult | SampleResult) -> None:
         provenance = {"fingerprint": fingerprint, "tags": dict(job.request.tags)}
         store.put(job.key, job.mode, result, provenance, replace=fresh)
-        who = (job.rendered.experiment, job.rendered.participant)
-        bar.advance(result.tokens_evaluated, number[who], job.mode)
+        bar.advance(result.tokens_evaluated, number[_transcript(job)], job.mode)
 
     try:
         scored = engine.score([job.request for job in todo_scores])  # type: ignore[misc]
@@ -168,6 +169,11 @@ def _compute(
     finally:
         bar.close()
     return len(todo_scores) + len(todo_samples)
+
+
+def _transcript(job: Job) -> tuple[str, str, int]:
+    rendered = job.rendered
+    return (rendered.experiment, rendered.participant, rendered.session)
 
 
 def run(cfg: Any) -> None:

@@ -1,8 +1,11 @@
 """V2, individuation: does a participant's own profile lower the NLL of their choices?
 
-Input: long rows ``[experiment, participant, index, persona, nll]`` with persona in
-{``none``, ``own``, ``other``} (other persona values are ignored). Per choice, two
-contrasts (positive = the own profile helps):
+Input: long rows ``[experiment, participant, index, persona, nll]`` (and ``session``
+when the data has one) with persona in {``none``, ``own``, ``other``} (other persona
+values are ignored). A person is (experiment, participant); a choice is (person, session,
+index), and a person's sessions share their person effect. Per choice scored under both
+conditions (the arms need not hold the same participants: a contrast uses those present
+in both), two contrasts (positive = the own profile helps):
 
 - ``profile_benefit`` = NLL(none) - NLL(own): any profile at all;
 - ``person_specific_benefit`` = NLL(other) - NLL(own): this person's profile rather
@@ -23,13 +26,21 @@ Reported: the pooled benefit (``theta``, the population mean over experiments) a
 experiment's ``theta_e``, with 94% intervals and the probabilities of exceeding the
 region of practical equivalence ``[-rope, rope]`` on either side.
 
+An experiment that cannot inform a contrast is left out of it, with a line in the
+result's ``notes``: no rows under one of its conditions (no profile fields, so no `own`
+prompt; no donor with a different preamble, so no `other`), no participant under both,
+or a contrast without any spread within participants (identical prompts), whose
+likelihood would be infinite. The posterior's per-experiment quantities run over the
+(contrast, experiment) pairs kept: dimension ``group``, with coordinates
+``group_contrast`` and ``group_experiment``.
+
 :func:`cohens_d_table` gives the Psych-201 paper's statistic to compare like with like.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -67,30 +78,41 @@ class Columns:
     index: str = "index"
     persona: str = "persona"
     nll: str = "nll"
+    # Used when the data has it; otherwise every participant has one session.
+    session: str = "session"
 
     def all(self) -> list[str]:
+        """The required columns."""
         return [self.experiment, self.participant, self.index, self.persona, self.nll]
 
 
 @dataclass
 class IndividuationResult:
-    """``table``: one row per contrast and experiment (plus the pooled row): mean, interval,
-    P(> rope), P(< -rope), counts, ``passed``; ``diagnostics``; ``tree`` (DataTree with
-    ``theta``, ``tau``, ``theta_experiment``, ``sigma_between``, ``sigma_within``)."""
+    """``table``: one row per contrast and experiment kept (plus the pooled row): mean,
+    interval, P(> rope), P(< -rope), counts, ``passed``; ``diagnostics``; ``tree``
+    (DataTree with ``theta``, ``tau`` per contrast and ``theta_experiment``,
+    ``sigma_between``, ``sigma_within`` per group); ``notes``: experiments left out of a
+    contrast and why, and resampling attempts."""
 
     table: pd.DataFrame
     diagnostics: pd.DataFrame
     passed: bool
     tree: xr.DataTree
     rope: float
+    notes: list[str] = field(default_factory=list)
 
 
 def choice_table(
     data: pd.DataFrame | pl.DataFrame, columns: Columns, source: Source
 ) -> pl.DataFrame:
-    """Validated wide table: one row per choice, one NLL column per condition present."""
-    frame = to_polars(data, columns.all(), source).with_row_index("_row")
-    for name in columns.all():
+    """Validated wide table: one row per choice (experiment, participant, session, index),
+    one NLL column per condition present; ``session`` is 0 when the data has none."""
+    has_session = columns.session in data.columns
+    wanted = columns.all() + ([columns.session] if has_session else [])
+    frame = to_polars(data, wanted, source).with_row_index("_row")
+    if not has_session:
+        frame = frame.with_columns(pl.lit(0).alias(columns.session))
+    for name in wanted:
         bad = first_bad_row(frame[name].is_null().to_numpy())
         if bad is not None:
             raise source.error(
@@ -111,18 +133,25 @@ def choice_table(
         pl.col(columns.participant).cast(pl.String),
         pl.col(columns.persona).cast(pl.String),
     ).filter(pl.col(columns.persona).is_in(list(CONDITIONS)))
-    keys = [columns.experiment, columns.participant, columns.index, columns.persona]
+    keys = [
+        columns.experiment,
+        columns.participant,
+        columns.session,
+        columns.index,
+        columns.persona,
+    ]
     duplicated = frame.filter(pl.struct(keys).is_duplicated())
     if duplicated.height:
         row = duplicated.row(0, named=True)
         raise source.error(
-            f"choice {row[columns.index]!r} has two rows for persona {row[columns.persona]!r}",
+            f"choice {row[columns.index]!r} of session {row[columns.session]!r} has two rows "
+            f"for persona {row[columns.persona]!r}",
             row=int(row["_row"]),
             participant=row[columns.participant],
             column=columns.persona,
         )
     return frame.pivot(
-        on=columns.persona, index=keys[:3], values=columns.nll, aggregate_function=None
+        on=columns.persona, index=keys[:4], values=columns.nll, aggregate_function=None
     )
 
 
@@ -132,28 +161,66 @@ def _spread(values: pl.Series) -> float:
     return float(sd) if isinstance(sd, int | float) else 0.0
 
 
-def _participant_stats(wide: pl.DataFrame, columns: Columns) -> pl.DataFrame:
-    """Per contrast and participant: choices, mean and sum of squares of the contrast."""
-    parts = []
+def _participant_stats(wide: pl.DataFrame, columns: Columns) -> tuple[pl.DataFrame, list[str]]:
+    """Per contrast and person (all their sessions): choices, mean and sum of squares of
+    the contrast, and the contrast's per-choice SD; with the notes on experiments left
+    out (see the module docstring)."""
+    parts, notes = [], []
+    person = [columns.experiment, columns.participant]
+    experiments = sorted(set(wide[columns.experiment].to_list()))
     for name, (worse, better) in CONTRASTS.items():
         if worse not in wide.columns or better not in wide.columns:
             continue
         diff = (pl.col(worse) - pl.col(better)).alias("d")
-        per_choice = wide.select(columns.experiment, columns.participant, diff).drop_nulls("d")
-        stats = per_choice.group_by([columns.experiment, columns.participant]).agg(
+        per_choice = wide.select(*person, diff).drop_nulls("d")
+        stats = per_choice.group_by(person).agg(
             pl.len().alias("n"),
             pl.col("d").mean().alias("mean"),
             ((pl.col("d") - pl.col("d").mean()) ** 2).sum().alias("ss"),
         )
-        parts.append(
-            stats.with_columns(
-                pl.lit(name).alias("contrast"),
-                pl.lit(_spread(per_choice["d"])).alias("sd"),
-            )
+        # An experiment's within-participant sum of squares (with degrees of freedom to
+        # spare) has a scaled chi-square likelihood, degenerate at exactly 0: identical
+        # prompts would give an infinite log-density.
+        spreads = stats.group_by(columns.experiment).agg(
+            ((pl.col("ss").sum() == 0) & ((pl.col("n") - 1).sum() > 0)).alias("no_spread")
         )
+        flat_experiments = set(spreads.filter(pl.col("no_spread"))[columns.experiment].to_list())
+        present = set(stats[columns.experiment].to_list())
+        for experiment in experiments:
+            if experiment not in present:
+                why = _missing_reason(wide, columns, experiment, worse, better)
+            elif experiment in flat_experiments:
+                why = "the contrast does not vary within any participant (identical prompts?)"
+            else:
+                continue
+            notes.append(f"{name}: experiment {experiment!r} left out: {why}")
+        kept = pl.col(columns.experiment).is_in(list(flat_experiments)).not_()
+        stats = stats.filter(kept)
+        per_choice = per_choice.filter(kept)
+        if stats.height:
+            parts.append(
+                stats.with_columns(
+                    pl.lit(name).alias("contrast"),
+                    pl.lit(_spread(per_choice["d"])).alias("sd"),
+                )
+            )
     if not parts:
-        raise ConfigError("no contrast can be formed: need personas 'own' and 'none' or 'other'")
-    return pl.concat(parts).sort(["contrast", columns.experiment, columns.participant])
+        raise ConfigError(
+            "no contrast can be formed: need personas 'own' and 'none' or 'other' scored "
+            "for the same participants" + "".join(f"; {note}" for note in notes)
+        )
+    return pl.concat(parts).sort(["contrast", *person]), notes
+
+
+def _missing_reason(
+    wide: pl.DataFrame, columns: Columns, experiment: str, worse: str, better: str
+) -> str:
+    """Why an experiment has no choice scored under both ``worse`` and ``better``."""
+    rows = wide.filter(pl.col(columns.experiment) == experiment)
+    absent = [c for c in (worse, better) if rows[c].null_count() == rows.height]
+    if absent:
+        return f"it has no {' or '.join(repr(c) for c in absent)} rows"
+    return f"no choice is scored under both {worse!r} and {better!r}"
 
 
 def individuation(
@@ -180,49 +247,51 @@ def individuation(
     if rope < 0:
         raise ConfigError(f"rope must be non-negative, got {rope}")
     wide = choice_table(data, columns, Source(source, first_line))
-    stats = _participant_stats(wide, columns)
-    contrasts = list(dict.fromkeys(stats["contrast"].to_list()))
-    experiments = sorted(set(stats[columns.experiment].to_list()))
-    contrast_index = np.array([contrasts.index(c) for c in stats["contrast"]])
-    experiment_index = np.array([experiments.index(e) for e in stats[columns.experiment]])
+    stats, notes = _participant_stats(wide, columns)
+    groups = stats.select("contrast", columns.experiment).unique(maintain_order=True)
+    group_contrasts = groups["contrast"].to_list()
+    group_experiments = groups[columns.experiment].to_list()
+    contrasts = list(dict.fromkeys(group_contrasts))
+    group_keys = list(zip(group_contrasts, group_experiments, strict=True))
+    position = {key: g for g, key in enumerate(group_keys)}
+    group = np.array(
+        [position[key] for key in zip(stats["contrast"], stats[columns.experiment], strict=True)]
+    )
+    # The contrast each group belongs to, for its theta and tau.
+    group_contrast = np.array([contrasts.index(c) for c in group_contrasts])
     n = stats["n"].to_numpy().astype(np.float64)
     scale = np.array(
         [max(float(stats.filter(pl.col("contrast") == c)["sd"][0]), 1e-6) for c in contrasts]
     )
-    group = contrast_index * len(experiments) + experiment_index
-    n_groups = len(contrasts) * len(experiments)
+    n_groups = len(group_keys)
     dof = np.bincount(group, weights=n - 1.0, minlength=n_groups)
     ss = np.bincount(group, weights=stats["ss"].to_numpy(), minlength=n_groups)
     cells = mean_cells(stats["mean"].to_numpy(), n, group)
-    coords = {"contrast": contrasts, "experiment": experiments}
-    n_exp = len(experiments)
-    # Experiment of every (contrast, experiment) group, for the contrast's tau.
-    group_contrast = np.repeat(np.arange(len(contrasts)), n_exp)
+    coords = {
+        "contrast": contrasts,
+        "group": [f"{c}/{e}" for c, e in group_keys],
+    }
     with pm.Model(coords=coords) as model:
         theta = pm.Normal("theta", 0.0, scale, dims="contrast")
         tau = pm.HalfStudentT("tau", nu=3, sigma=scale, dims="contrast")
-        sd_between = pm.HalfStudentT(
-            "sigma_between", nu=3, sigma=scale[:, None], dims=("contrast", "experiment")
-        )
-        sd_within = pm.HalfStudentT(
-            "sigma_within", nu=3, sigma=scale[:, None], dims=("contrast", "experiment")
-        )
-        contrast_of, experiment_of = np.divmod(cells.group, n_exp)
-        weight = 1.0 / (
-            sd_between[contrast_of, experiment_of] ** 2
-            + sd_within[contrast_of, experiment_of] ** 2 / cells.n
-        )
+        group_scale = scale[group_contrast]
+        sd_between = pm.HalfStudentT("sigma_between", nu=3, sigma=group_scale, dims="group")
+        sd_within = pm.HalfStudentT("sigma_within", nu=3, sigma=group_scale, dims="group")
+        weight = 1.0 / (sd_between[cells.group] ** 2 + sd_within[cells.group] ** 2 / cells.n)
         pm.Potential(
             "participant_means",
-            marginal_loglik(cells, theta[contrast_of], weight, tau[group_contrast] ** 2),
+            marginal_loglik(
+                cells, theta[group_contrast[cells.group]], weight, tau[group_contrast] ** 2
+            ),
         )
         has_within = dof > 0
-        within_flat = sd_within.reshape((-1,))[has_within]
         pm.Potential(
             "within_ss",
             pt.sum(
                 pm.logp(
-                    pm.Gamma.dist(alpha=dof[has_within] / 2.0, beta=0.5 / within_flat**2),
+                    pm.Gamma.dist(
+                        alpha=dof[has_within] / 2.0, beta=0.5 / sd_within[has_within] ** 2
+                    ),
                     ss[has_within],
                 )
             ),
@@ -239,9 +308,10 @@ def individuation(
         target_accept=target_accept,
         progress=progress,
     )
+    layout = GroupLayout(group_contrast, group_contrasts, group_experiments)
 
     def evaluate(tree):
-        tree = _add_experiment_means(tree, cells, seed)
+        tree = _add_experiment_means(tree, cells, layout, seed)
         posterior = tree["posterior"].to_dataset()
         return tree, diagnostics_table(posterior, derived, [], count_divergences(tree))
 
@@ -257,8 +327,23 @@ def individuation(
         )
     tree.attrs["diagnostics_passed"] = int(passed)
     return IndividuationResult(
-        table=table, diagnostics=diagnostics, passed=passed, tree=tree, rope=rope
+        table=table,
+        diagnostics=diagnostics,
+        passed=passed,
+        tree=tree,
+        rope=rope,
+        notes=[*notes, *attempts.notes],
     )
+
+
+@dataclass(frozen=True)
+class GroupLayout:
+    """The (contrast, experiment) pairs fitted, in the order of the ``group`` dimension:
+    each one's contrast (index into the ``contrast`` dimension) and names."""
+
+    contrast_index: np.ndarray
+    contrasts: list[str]
+    experiments: list[str]
 
 
 @dataclass(frozen=True)
@@ -325,34 +410,32 @@ def marginal_loglik(cells: MeanCells, theta, weight, tau2):
     )
 
 
-def _add_experiment_means(tree: xr.DataTree, cells: MeanCells, seed: int) -> xr.DataTree:
-    """Draw each experiment's mean benefit ``theta_experiment`` from its exact
-    conditional distribution given the sampled theta, tau and SDs, per posterior draw:
-    normal with precision ``1 / tau**2 + W`` and mean ``(theta / tau**2 + sum w_p y_p)``
-    over that precision. An experiment without participants draws from ``N(theta,
-    tau**2)``."""
+def _add_experiment_means(
+    tree: xr.DataTree, cells: MeanCells, layout: GroupLayout, seed: int
+) -> xr.DataTree:
+    """Draw each group's (experiment's, in one contrast) mean benefit ``theta_experiment``
+    from its exact conditional distribution given the sampled theta, tau and SDs, per
+    posterior draw: normal with precision ``1 / tau**2 + W`` and mean ``(theta / tau**2 +
+    sum w_p y_p)`` over that precision. Labels each group with its contrast and
+    experiment (coordinates ``group_contrast``, ``group_experiment``)."""
     posterior = tree["posterior"].to_dataset()
     rng = np.random.default_rng([seed, 11])
     between = posterior["sigma_between"].values
     within = posterior["sigma_within"].values
-    chains, draws, n_contrasts, n_exp = between.shape
-    n_groups = n_contrasts * n_exp
-    contrast_of, experiment_of = np.divmod(cells.group, n_exp)
-    tau2 = np.repeat(posterior["tau"].values ** 2, n_exp, axis=-1)
-    theta = np.repeat(posterior["theta"].values, n_exp, axis=-1)
+    n_groups = between.shape[-1]
+    tau2 = posterior["tau"].values[..., layout.contrast_index] ** 2
+    theta = posterior["theta"].values[..., layout.contrast_index]
     membership = np.eye(n_groups)[cells.group]  # cells x groups, for the group sums
-    weight = 1.0 / (
-        between[..., contrast_of, experiment_of] ** 2
-        + within[..., contrast_of, experiment_of] ** 2 / cells.n
-    )
+    weight = 1.0 / (between[..., cells.group] ** 2 + within[..., cells.group] ** 2 / cells.n)
     total_weight = (weight * cells.count) @ membership
     weighted_sum = (weight * cells.sum) @ membership
     precision = 1.0 / tau2 + total_weight
     centre = (theta / tau2 + weighted_sum) / precision
     effect = centre + rng.standard_normal(centre.shape) / np.sqrt(precision)
-    posterior["theta_experiment"] = (
-        ("chain", "draw", "contrast", "experiment"),
-        effect.reshape(chains, draws, n_contrasts, n_exp),
+    posterior["theta_experiment"] = (("chain", "draw", "group"), effect)
+    posterior = posterior.assign_coords(
+        group_contrast=("group", layout.contrasts),
+        group_experiment=("group", layout.experiments),
     )
     tree["posterior"] = xr.DataTree(posterior)
     return tree
@@ -360,15 +443,15 @@ def _add_experiment_means(tree: xr.DataTree, cells: MeanCells, seed: int) -> xr.
 
 def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFrame:
     rows = []
+    group_contrast = posterior["group_contrast"].values
     for contrast in posterior["contrast"].values:
         subset = stats.filter(pl.col("contrast") == contrast)
         draws_by_row = [(POOLED, flat(posterior["theta"].sel(contrast=contrast)), subset)]
-        for experiment in posterior["experiment"].values:
-            draws = flat(
-                posterior["theta_experiment"].sel(contrast=contrast, experiment=experiment)
-            )
+        for label in posterior["group"].values[group_contrast == contrast]:
+            group = posterior["theta_experiment"].sel(group=label)
+            experiment = str(group["group_experiment"].values)
             draws_by_row.append(
-                (experiment, draws, subset.filter(pl.col(columns.experiment) == experiment))
+                (experiment, flat(group), subset.filter(pl.col(columns.experiment) == experiment))
             )
         for experiment, draws, counted in draws_by_row:
             low, high = interval(draws, prob, "eti")

@@ -29,12 +29,13 @@ GOOD_TEXT = st.lists(
 
 @st.composite
 def lines(draw: st.DrawFn) -> list[bytes]:
-    """Mostly good lines, some with a bad transcript, RTs or id, in any order."""
+    """Mostly good lines, some with a bad transcript, RTs or id, in any order; ids repeat
+    (a participant's later lines are sessions; the same id and text, a duplicate)."""
     out = []
     for i in range(draw(st.integers(1, 12))):
         kind = draw(st.sampled_from(["good", "good", "good", "markers", "rts", "id", "json"]))
         text = draw(GOOD_TEXT) if kind != "markers" else draw(PIECE)
-        record: dict[str, object] = {"text": text, "participant": i, "experiment": "e"}
+        record: dict[str, object] = {"text": text, "participant": i % 4, "experiment": "e"}
         if draw(st.booleans()):
             n = text.count("<<")
             record["RTs"] = [str(100 + k) for k in range(n + (kind == "rts"))]
@@ -59,7 +60,7 @@ def test_batches_and_lines_agree(tmp_path_factory, raw: list[bytes], batch_chars
         return
     _, choices = build_tables(iter_batches(path, batch_chars=batch_chars))
     expected = [
-        (p.participant, c.index, c.response, c.start, c.end, c.rt)
+        (p.participant, c.session, c.index, c.response, c.start, c.end, c.rt)
         for p in people
         for c in p.choices
     ]
@@ -70,13 +71,13 @@ def test_shipped_data_in_small_batches_matches_line_by_line() -> None:
     _, choices = build_tables(iter_batches(SHIPPED_DATA, limit=15, batch_chars=20_000))
     expected = pl.DataFrame(
         [
-            (r.experiment, r.participant, k, text, start, end)
+            (r.experiment, r.participant, r.session, k, text, start, end)
             for r in iter_records(SHIPPED_DATA, limit=15)
             for k, (text, start, end) in enumerate(
                 zip(r.responses.texts, r.responses.starts, r.responses.ends, strict=True)
             )
         ],
-        schema=["experiment", "participant", "index", "response", "start", "end"],
+        schema=["experiment", "participant", "session", "index", "response", "start", "end"],
         orient="row",
     )
     assert choices.drop("rt").rows() == expected.rows()

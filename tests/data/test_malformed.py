@@ -120,10 +120,12 @@ CASES = [
          "missing or empty participant id", "prompts.jsonl", 2, None, "participant"),
     Case("empty participant id", jsonl(line("  ")),
          "missing or empty participant id", "prompts.jsonl", 1, None, "participant"),
-    Case("duplicate participant", jsonl(line("5"), GOOD, line("5", "<<B>>")),
-         "duplicate participant id (first at", "prompts.jsonl", 3, "5", "participant"),
+    # Line 3 is participant 5's second session (another text); line 4 repeats line 1.
+    Case("duplicate session", jsonl(line("5"), GOOD, line("5", "<<B>>"), line("5")),
+         "duplicate session: same participant and same text as", "prompts.jsonl", 4, "5",
+         "text"),
     Case("duplicate id as number and text", jsonl(line(5), line("5")),
-         "duplicate participant id", "prompts.jsonl", 2, "5", "participant"),
+         "duplicate session", "prompts.jsonl", 2, "5", "text"),
     Case("RTs shorter than responses", jsonl(line("4", "<<A>> <<B>>", RTs=["120"])),
          "RTs has 1 entries but the transcript has 2 responses", "prompts.jsonl", 1, "4", "RTs"),
     Case("RT that is not a number", jsonl(line("4", "<<A>> <<B>>", RTs=["120", "fast"])),
@@ -228,7 +230,7 @@ def test_an_overlong_line_is_refused_before_it_is_parsed(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in CASES if c.name in {"nested markers", "zip bomb", "duplicate participant"}]
+    "case", [c for c in CASES if c.name in {"nested markers", "zip bomb", "duplicate session"}]
 )
 def test_the_command_line_exits_2_with_the_message(case: Case, tmp_path: Path) -> None:
     bad = case.make(tmp_path / "in")

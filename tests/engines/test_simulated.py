@@ -42,7 +42,7 @@ def test_match_rates_over_runs_recover_the_truth() -> None:
             SampleRequest(
                 base.prompt,
                 base.spans,
-                seed=run_seed("m", "e", "p", "none", r),
+                seed=run_seed("m", "e", "p", "none", r, config_seed=0),
                 options=base.options,
             ),
             person,

@@ -17,12 +17,12 @@ def test_recovers_the_components_that_generated_the_data(
 ) -> None:
     _, out = simulation_run
     table = pl.read_csv(out / "tables" / "simulation_recovery.csv")
-    assert set(table["component"]) == {"participant", "persona", "participant:persona", "item"}
+    assert set(table["component"]) == {"person", "persona", "person:persona", "item"}
     assert (table["diagnostics"] == "passed").all(), table
     # Each 94% interval covers the variance of the effects the engine drew for these
     # levels; the persons (24 levels) also cover the population variance.
     assert table["covers_realized"].all(), table
-    person = table.filter(pl.col("component") == "participant").row(0, named=True)
+    person = table.filter(pl.col("component") == "person").row(0, named=True)
     assert person["covers_true"], person
 
 
