@@ -22,6 +22,7 @@ Run alone: python analysis/t1_profile_benefit.py OUT
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -65,6 +66,13 @@ def paper_rows(manifest: dict, scores: pl.DataFrame) -> pl.DataFrame:
     """The paper's d per experiment of one model (t1_paper_d.csv's rows)."""
     table = paper_d(scores, source=f"{manifest['steps']['respond']}/respond/scores.parquet")
     return table.select(pl.lit(manifest["model"]["name"]).alias("model"), pl.all())
+
+
+def v2_left_out(manifest: dict) -> list[str]:
+    """V2's notes on the experiments it left out of a contrast, and why (``notes.json``
+    of the V2 step; absent in steps made before V2 wrote it)."""
+    path = Path(manifest["steps"]["v2"]) / "notes.json"
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 def v2_rows(manifest: dict) -> pl.DataFrame:
@@ -275,7 +283,7 @@ def make(root: Path) -> list[Block]:
     if not manifests:
         return []
     rope = pipeline_settings(root).rope
-    papers, benefits, summaries, left_out = [], [], [], []
+    papers, benefits, summaries, left_out, v2_notes = [], [], [], [], []
     evidence = {}
     for manifest in manifests:
         model = manifest["model"]["name"]
@@ -287,6 +295,7 @@ def make(root: Path) -> list[Block]:
         summaries.append(model_summary(model, paper, v2, scores, rope))
         evidence[model] = count(scores)
         left_out += [f"{e} ({model})" for e in experiments_without_own(scores)]
+        v2_notes += [f"{model}: {note}" for note in v2_left_out(manifest)]
     paper = pl.concat(papers, how="diagonal_relaxed")
     table = pl.concat(benefits, how="diagonal_relaxed")
     per_model = pl.DataFrame(summaries)
@@ -318,6 +327,8 @@ def make(root: Path) -> list[Block]:
         f"different preamble, so no placebo exists): {without_other}.",
         "\n".join(model_line(row, rope) for row in summaries),
     ]
+    if v2_notes:
+        notes.append("V2 left out:\n" + "\n".join(f"- {note}" for note in v2_notes))
     if left_out:
         notes.append(
             "No d for experiments without `own` rows (no participant has a profile "

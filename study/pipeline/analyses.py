@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from study.config import Config
+from study.data.truncate import first_choices
 from study.engines.config import ModelConfig, SimulatedEngineConfig
 from study.errors import ConfigError
 from study.pipeline.inputs import data_step, synth_step
@@ -90,6 +91,8 @@ def run_vs_persona(cfg: Config, root: Path) -> None:
     data, people = data_step(cfg, root)
     if cfg.pipeline.sample_participants is not None:
         people = _first_per_experiment(people, cfg.pipeline.sample_participants)
+    if cfg.pipeline.sample_max_choices is not None:
+        people = [first_choices(p, cfg.pipeline.sample_max_choices) for p in people]
     for model in models_of(cfg):
         responded = respond_step(
             cfg,
