@@ -7,7 +7,6 @@ partial output); 3 a fit that failed its diagnostics.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore
@@ -15,8 +14,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from study.config import Config
 from study.errors import ConfigError, DiagnosticsFailedError, StudyInputError
+from study.resources import conf_dir, conf_search_path
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+# The shipped configs (study.resources): a folder for tests that compose in process, and
+# Hydra's primary search path entry (pkg://study._conf once installed).
+CONF_DIR = str(conf_dir())
 
 ConfigStore.instance().store(name="base_config", node=Config)
 
@@ -36,7 +38,7 @@ def to_typed(cfg: DictConfig) -> Config:
 _task_started = False
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
+@hydra.main(version_base="1.3", config_path=conf_search_path(), config_name="config")
 def _hydra_entry(cfg: DictConfig) -> None:
     from study.stages import resolve
 

@@ -21,16 +21,16 @@ from study.config import Config
 from study.pipeline.analyses import run_analyses
 from study.pipeline.provenance import provenance
 from study.pipeline.report import Block, Code, Heading, Report, Text
+from study.resources import analysis_script
 
 log = logging.getLogger(__name__)
-ANALYSIS_DIR = Path(__file__).resolve().parents[2] / "analysis"
 # Report order: ground truth first, then the claims in STUDY.md's order.
 SCRIPTS = ("simulation_recovery", "t1_profile_benefit", "c1_run_vs_persona", "c3_scale")
 
 
 def load_script(name: str) -> ModuleType | None:
-    path = ANALYSIS_DIR / f"{name}.py"
-    if not path.exists():
+    path = analysis_script(name)
+    if path is None:
         return None
     spec = importlib.util.spec_from_file_location(f"analysis_{name}", path)
     assert spec is not None and spec.loader is not None
