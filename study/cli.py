@@ -12,8 +12,10 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from study.choices import check_choices
 from study.config import Config
 from study.errors import ConfigError, DiagnosticsFailedError, StudyInputError
+from study.pipeline.models import load_model
 from study.resources import conf_dir, conf_search_path
 
 # The shipped configs (study.resources): a folder for tests that compose in process, and
@@ -24,7 +26,10 @@ ConfigStore.instance().store(name="base_config", node=Config)
 
 
 def to_typed(cfg: DictConfig) -> Config:
-    """Validate the composed config against the schema and return the dataclass."""
+    """Validate the composed config against the schema and return the dataclass.
+
+    Beyond the schema: settings with a fixed set of values (study.choices) and the
+    models of ``pipeline.models``, composed as the pipeline will compose them."""
     typed = OmegaConf.to_object(cfg)
     if not isinstance(typed, Config):  # pragma: no cover - Hydra guarantees the schema
         raise ConfigError("configuration did not compose to study.config.Config")
@@ -32,6 +37,9 @@ def to_typed(cfg: DictConfig) -> Config:
         raise ConfigError(f"runs must be 0 (score only) or more, got {typed.runs}")
     if typed.data.limit is not None and typed.data.limit < 1:
         raise ConfigError(f"data.limit must be a positive integer, got {typed.data.limit}")
+    check_choices(typed)
+    for name in typed.pipeline.models:
+        load_model(name)
     return typed
 
 
