@@ -36,8 +36,9 @@ class Config:
     # The `own`/`other` profile preamble and the prompt length limit (conf/preamble/).
     preamble: PreambleConfig = field(default_factory=PreambleConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    # The response store (SQLite); a killed run restarted with the same store resumes.
-    store: str = "${out}/responses.sqlite"
+    # The response store (a folder of per-job shards, study.store); a killed run
+    # restarted with the same store resumes, and jobs sharing it see each other's results.
+    store: str = "${out}/responses"
     # Recompute every request even when the store holds it.
     fresh: bool = False
     # Show rendered prompts, token counts and cached requests; compute nothing.

@@ -28,7 +28,7 @@ def respond_step(
     runs: int,
 ) -> StepOutput:
     """Scores (and, with runs > 0, samples) of ``people`` under ``personas``. Requests
-    go through the shared store ``ROOT/responses.sqlite``, so a killed step resumes."""
+    go through the shared store ``ROOT/responses/``, so a killed step resumes."""
     from study.respond.stage import respond
 
     params = {
@@ -55,7 +55,7 @@ def respond_step(
             model=model,
             personas=personas,
             runs=runs,
-            store=str(root / "responses.sqlite"),
+            store=str(root / "responses"),
             dry_run=False,
         )
         outcome = respond(sub, people)
@@ -83,7 +83,7 @@ def v1_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
     """V1 on sampled runs: does the sample equal the human's response? Person
     (experiment, participant; their sessions share it), persona, person x persona and
     item (the choice point) crossed; runs are the residual."""
-    from study.variance import fit, save_tree
+    from study.variance import fit, save_fit
 
     factors = list(V1_FACTORS)
     settings: dict[str, Any] = {
@@ -112,13 +112,7 @@ def v1_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
                 residual="run",
                 **settings,
             )
-        result.components.to_csv(staged.path("components.csv"), index=False)
-        result.diagnostics.to_csv(staged.path("diagnostics.csv"), index=False)
-        c1 = result.c1("persona")
-        staged.path("c1.json").write_text(
-            json.dumps({**asdict(c1), "holds": c1.holds, "statement": str(c1)}, indent=2)
-        )
-        save_tree(result.tree, staged.path("posterior.nc"))
+        save_fit(result, staged.path, persona="persona")
         return {"passed": result.passed}
 
     return run_step(root, f"v1-{label}", {"factors": factors, **settings}, build, inputs=[respond])

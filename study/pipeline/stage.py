@@ -21,9 +21,9 @@ from study.config import Config
 from study.pipeline.analyses import run_analyses
 from study.pipeline.provenance import provenance
 from study.pipeline.report import Block, Code, Details, Heading, Report, Text
+from study.resources import analysis_script
 
 log = logging.getLogger(__name__)
-ANALYSIS_DIR = Path(__file__).resolve().parents[2] / "analysis"
 SMOKE_TEST = (
     "Smoke test of the pipeline, not a replication: this profile runs every step on a "
     "small slice of the data, so its numbers decide nothing."
@@ -33,8 +33,8 @@ SCRIPTS = ("simulation_recovery", "t1_profile_benefit", "c1_run_vs_persona", "c3
 
 
 def load_script(name: str) -> ModuleType | None:
-    path = ANALYSIS_DIR / f"{name}.py"
-    if not path.exists():
+    path = analysis_script(name)
+    if path is None:
         return None
     spec = importlib.util.spec_from_file_location(f"analysis_{name}", path)
     assert spec is not None and spec.loader is not None

@@ -3,7 +3,7 @@
 ``python -m study stage=respond engine=llamacpp model=gemma3_270m data.path=PATH
 personas=[none,own,other] runs=R out=DIR`` writes ``DIR/scores.parquet`` and
 ``DIR/samples.parquet``. Every request goes through the response store
-(``store=``, by default ``DIR/responses.sqlite``): a result already there is reused, a
+(``store=``, by default the folder ``DIR/responses``): a result already there is reused, a
 new one is committed as soon as it is computed, so a killed run restarted with the same
 command resumes where it stopped. ``fresh=true`` recomputes everything; ``dry_run=true``
 shows the rendered prompts, their token counts and how many requests are cached, and

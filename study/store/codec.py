@@ -7,6 +7,7 @@ so a decoded result is bit-identical to the one encoded.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from study.engines.base import SampleResult, ScoreResult
@@ -26,7 +27,12 @@ def encode_result(result: ScoreResult | SampleResult) -> str:
 
 
 def decode_result(mode: str, text: str) -> ScoreResult | SampleResult:
-    data = json.loads(text)
+    """The result that :func:`encode_result` turned into ``text``."""
+    return result_from_data(mode, json.loads(text))
+
+
+def result_from_data(mode: str, data: Mapping[str, Any]) -> ScoreResult | SampleResult:
+    """The result from its decoded JSON (``mode``: score or sample)."""
     if mode == "sample":
         return SampleResult(
             responses=tuple(data["responses"]),

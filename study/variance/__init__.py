@@ -6,6 +6,8 @@ The public API (nothing here knows about Psych-201 or language models):
   formula or factor list; gaussian, bernoulli, binomial and ordered families; returns a
   :class:`VarianceResult` (ArviZ DataTree, components and diagnostics tables, C1
   statement, D-study, REML cross-check for gaussian data).
+- :func:`save_fit` writes a V1 fit's files (the posterior as netCDF); :func:`save_tree`
+  and :func:`load_tree` write and read any DataTree as netCDF.
 - :func:`individuation` and :func:`cohens_d_table` (V2): profile and person-specific
   benefit on per-choice NLL, and the Psych-201 paper's per-experiment Cohen's d.
 - :func:`simulate` and :func:`simulate_individuation`: data with known truth.
@@ -25,8 +27,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         individuation,
     )
     from study.variance.model import Priors
+    from study.variance.outputs import load_tree, save_fit, save_tree
     from study.variance.plots import plot_benefit, plot_components, plot_shares
-    from study.variance.result import C1Statement, VarianceResult, load_tree, save_tree
+    from study.variance.result import C1Statement, VarianceResult
     from study.variance.simulate import Simulation, simulate, simulate_individuation
 
 # Public name -> the module that defines it. Imported on first use: the command line
@@ -41,8 +44,9 @@ _EXPORTS = {
     "Priors": "model",
     "C1Statement": "result",
     "VarianceResult": "result",
-    "load_tree": "result",
-    "save_tree": "result",
+    "load_tree": "outputs",
+    "save_fit": "outputs",
+    "save_tree": "outputs",
     "Simulation": "simulate",
     "simulate": "simulate",
     "simulate_individuation": "simulate",
@@ -76,6 +80,7 @@ __all__ = [
     "plot_benefit",
     "plot_components",
     "plot_shares",
+    "save_fit",
     "save_tree",
     "simulate",
     "simulate_individuation",

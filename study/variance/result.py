@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,9 +17,6 @@ from study.variance.posterior import flat, population_location
 from study.variance.shares import _NODES, _WEIGHTS
 from study.variance.spec import ModelSpec
 from study.variance.tables import IntervalKind, interval
-
-# Zip entries get this fixed time so that the same posterior gives the same bytes.
-_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -150,14 +142,13 @@ class VarianceResult:
 
     # -- output -------------------------------------------------------------------------
     def save(self, folder: str | Path, persona: str = "persona") -> list[str]:
-        """Write components.csv, diagnostics.csv, posterior.zarr.zip, shares.png,
-        components.png, reml.csv (gaussian), and c1.txt and d_study.csv (when ``persona``
-        is a factor) into ``folder``; return the file names."""
-        from study.variance.outputs import write_outputs
+        """Write the fit into ``folder`` with :func:`study.variance.outputs.save_fit`
+        (components.csv, diagnostics.csv, posterior.nc, plots, ...); return the names."""
+        from study.variance.outputs import save_fit  # the I/O module imports this one
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        return write_outputs(self, lambda name: folder / name, persona=persona)
+        return save_fit(self, lambda name: folder / name, persona=persona)
 
     def summary(self) -> str:
         """A short text report: the gate, then the components table."""
@@ -175,45 +166,3 @@ class VarianceResult:
             ]
         ]
         return f"diagnostics {status}\n{shown.to_string(index=False, float_format='%.4f')}"
-
-
-def save_tree(tree: xr.DataTree, path: str | Path) -> None:
-    """Save a DataTree as a zipped zarr store with fixed entry times (reproducible bytes)."""
-    path = Path(path)
-    staging = Path(tempfile.mkdtemp(prefix=".zarr-", dir=path.parent))
-    try:
-        clean = tree.copy()
-        clean.attrs = {k: v for k, v in clean.attrs.items() if k not in _VOLATILE_ATTRS}
-        for node in clean.subtree:
-            node.attrs = {
-                k: _jsonable(v) for k, v in node.attrs.items() if k not in _VOLATILE_ATTRS
-            }
-        clean.to_zarr(staging / "store", mode="w", consolidated=True, zarr_format=2)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-            for file in sorted(p for p in (staging / "store").rglob("*") if p.is_file()):
-                info = zipfile.ZipInfo(str(file.relative_to(staging / "store")), _ZIP_TIME)
-                archive.writestr(info, file.read_bytes())
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def load_tree(path: str | Path) -> xr.DataTree:
-    """Open a DataTree written by :func:`save_tree` (loaded into memory)."""
-    import zarr
-
-    store = zarr.storage.ZipStore(str(path), mode="r")
-    try:
-        return xr.open_datatree(cast(Any, store), engine="zarr").load()
-    finally:
-        store.close()
-
-
-_VOLATILE_ATTRS = {"created_at", "sampling_time", "arviz_version", "inference_library_version"}
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except TypeError:
-        return str(value)
-    return value

@@ -1,9 +1,10 @@
 """The variance stage: ``python -m study stage=variance variance.input=FILE ... out=DIR``.
 
 Reads a CSV or parquet file, fits V1 and publishes into DIR, all at once (nothing on bad
-input): components.csv, diagnostics.csv, posterior.zarr.zip (the ArviZ DataTree),
-shares.png, components.png, reml.csv (gaussian), c1.txt and d_study.csv (when
-``variance.persona`` is a factor), and fingerprint.json. Exit status 0 only when the
+input): the files of :func:`study.variance.outputs.save_fit` (the same as the pipeline's
+V1 step: components.csv, diagnostics.csv, posterior.nc, shares.png, components.png,
+reml.csv for gaussian data, c1.json and d_study.csv when ``variance.persona`` is a
+factor), and fingerprint.json. Exit status 0 only when the
 fit passes its diagnostics; a failed fit is still written, marked failed, and the
 command exits 3. A rerun with the same configuration and input finds DIR up to date and
 does not refit.
@@ -26,7 +27,7 @@ from study.config import Config
 from study.errors import ConfigError, DiagnosticsFailedError, StudyInputError
 from study.variance.config import VarianceConfig
 from study.variance.fit import fit
-from study.variance.outputs import write_outputs
+from study.variance.outputs import save_fit
 
 log = logging.getLogger(__name__)
 FINGERPRINT = "fingerprint.json"
@@ -117,7 +118,7 @@ def run(cfg: Config) -> None:
             first_line=first_line,
         )
     with StagedOutputs(out) as staged:
-        written = write_outputs(
+        written = save_fit(
             result, staged.path, persona=settings.persona, d_study_runs=list(settings.d_study_runs)
         )
         staged.path(FINGERPRINT).write_text(

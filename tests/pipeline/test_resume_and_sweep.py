@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from study.config import Config
+from study.store import ResponseStore
 from tests.pipeline.conftest import SMALL_SIMULATION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +28,9 @@ def _cli(args: list[str]) -> subprocess.Popen[str]:
     )
 
 
-def _stored(db: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1) as conn:
-            names = [
-                r[0] for r in conn.execute("select name from sqlite_master where type='table'")
-            ]
-            return sum(conn.execute(f"select count(*) from {n}").fetchone()[0] for n in names)
-    except sqlite3.Error:
-        return 0
+def _stored(folder: Path) -> int:
+    with ResponseStore(folder) as store:
+        return len(store)
 
 
 def test_killed_run_resumes_to_the_uninterrupted_outputs(
@@ -49,7 +43,7 @@ def test_killed_run_resumes_to_the_uninterrupted_outputs(
     deadline = time.monotonic() + 120
     # SIGKILL as soon as the first engine results are committed: mid-way through the
     # responses, or at the latest during the variance fit that follows them.
-    while _stored(out / "responses.sqlite") == 0 and proc.poll() is None:
+    while _stored(out / "responses") == 0 and proc.poll() is None:
         assert time.monotonic() < deadline, "the run never stored a response"
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)

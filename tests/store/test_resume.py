@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from study.respond import respond
+from study.store import ResponseStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "psych201" / "thoma2025riskychoice"
@@ -40,18 +40,13 @@ def command(out: Path, *extra: str) -> list[str]:
 
 
 def stored_rows(store: Path) -> int:
-    if not store.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0  # the table is not created yet
+    with ResponseStore(store) as opened:
+        return len(opened)
 
 
 def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path, compose_config) -> None:
     killed_dir = tmp_path / "killed"
-    store = killed_dir / "responses.sqlite"
+    store = killed_dir / "responses"
     process = subprocess.Popen(
         command(killed_dir), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
