@@ -82,7 +82,7 @@ def test_d_study_precision_improves_with_runs_and_personas(bernoulli_fit):
 
 
 def test_save_load_round_trip_gives_the_same_bytes(bernoulli_fit, tmp_path):
-    first, second = tmp_path / "a.zarr.zip", tmp_path / "b.zarr.zip"
+    first, second = tmp_path / "a.nc", tmp_path / "b.nc"
     save_tree(bernoulli_fit.tree, first)
     save_tree(bernoulli_fit.tree, second)
     assert first.read_bytes() == second.read_bytes()
