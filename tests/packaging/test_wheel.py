@@ -34,11 +34,13 @@ def _uv(*args: str) -> list[str]:
 
 
 def _dependency_folders() -> list[str]:
-    """This environment's import folders, less the repository (and the working folder)."""
+    """This environment's import folders, less any that would import the repository's
+    own ``study`` (its root, the working folder). The virtual environment may live inside
+    the checkout (``.venv``), so being under the root is no reason to leave a folder out."""
     folders = []
     for entry in sys.path:
         folder = Path(entry or ".").resolve()
-        if folder.is_dir() and not folder.is_relative_to(ROOT) and folder != Path.cwd():
+        if folder.is_dir() and (folder / "study").resolve() != ROOT / "study":
             folders.append(str(folder))
     return folders
 
