@@ -130,6 +130,7 @@ def test_dezfouli_healthy_has_no_line_and_diagnoses_are_lower_case(
         ("nationality", "Unknown", None),
         ("nationality", "White", None),
         ("nationality", "Atlantis", "Atlantis"),
+        ("nationality", "German", "German"),  # a demonym the paper does not map
         ("education", "Bachelor's Degree in College (4-year)", "Bachelor's Degree"),
         ("education", "PhD", "Master's Degree or Higher"),
         ("education", "Rather not say", None),
