@@ -39,7 +39,8 @@ class Config:
     # The response store (a folder of per-job shards, study.store); a killed run
     # restarted with the same store resumes, and jobs sharing it see each other's results.
     store: str = "${out}/responses"
-    # Recompute every request even when the store holds it.
+    # Recompute every request even when the store holds it, and (stage=pipeline) every
+    # step of the run even when it finished before.
     fresh: bool = False
     # Show rendered prompts, token counts and cached requests; compute nothing.
     dry_run: bool = False

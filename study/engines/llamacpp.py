@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import llama_cpp
 import numpy as np
 
+from study.code_version import code_version
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult
 from study.engines.config import EngineConfig, LlamaCppEngineConfig, ModelConfig
 from study.engines.llama_runtime import LlamaRuntime, log_normaliser
@@ -93,6 +94,8 @@ class LlamaCppEngine:
         return {
             "engine": "llamacpp",
             "engine_version": llama_cpp.__version__,
+            # This module's code (and what it imports): a changed engine is new results.
+            "code_version": code_version(__name__),
             "model": self.model.name,
             "model_sha256": self.sha256,
             "n_ctx": str(self.runtime.n_ctx),

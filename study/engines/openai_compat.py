@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from study.code_version import code_version
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult, Span
 from study.engines.config import EngineConfig, ModelConfig, OpenAIEngineConfig
 from study.engines.openai_http import HttpClient, ServerError
@@ -81,6 +82,8 @@ class OpenAICompatibleEngine:
         self.identity: dict[str, str] = {
             "engine": "openai",
             "engine_version": self.server_version(),
+            # This module's code (and what it imports): a changed client is new results.
+            "code_version": code_version(__name__),
             "model": model.name,
             "served_model": self.served_model,
             "model_revision": settings.model_revision,

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from study import __version__
+from study.code_version import code_version
 from study.engines.base import (
     SampleRequest,
     SampleResult,
@@ -76,6 +77,8 @@ class SimulatedEngine:
         return {
             "engine": "simulated",
             "engine_version": __version__,
+            # This module's code (and what it imports): a changed engine is new results.
+            "code_version": code_version(__name__),
             "model": "simulated",
             "model_sha256": "",
             **truth,

@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from study.code_version import code_version
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult
 from study.engines.config import EngineConfig, ModelConfig, VllmEngineConfig
 from study.engines.seeds import stable_int
@@ -110,6 +111,8 @@ class VllmEngine:
         return {
             "engine": "vllm",
             "engine_version": str(self._vllm.__version__),
+            # This module's code (and what it imports): a changed engine is new results.
+            "code_version": code_version(__name__),
             "model": self.model.name,
             "model_sha256": self.weights.sha256,
             "device": device,

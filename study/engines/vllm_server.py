@@ -32,6 +32,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from study.code_version import code_version
 from study.engines.config import (
     EngineConfig,
     ModelConfig,
@@ -220,6 +221,7 @@ def _client(
     client.identity = {
         "engine": "vllm_server",
         "engine_version": client.server_version(),
+        "code_version": code_version(__name__),
         "model": model.name,
         "model_sha256": weights.sha256,
         **determinism(engine, int(client.served.get("max_model_len") or 0)),

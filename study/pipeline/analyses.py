@@ -1,8 +1,9 @@
 """The analyses of the study, each a chain of cached steps ending in a manifest.
 
 An analysis reads participants, asks engines for scores or samples, fits the variance
-models and records in ``OUT/manifests/`` which step folders hold its results; the
-scripts in ``analysis/`` turn manifests into tables and figures.
+models and records in ``OUT/manifests/`` which step folders hold its results, one
+manifest per analysis, model and job (study.pipeline.jobs); the scripts in ``analysis/``
+turn manifests into tables and figures.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from study.data.truncate import first_choices
 from study.engines.config import ModelConfig, SimulatedEngineConfig
 from study.errors import ConfigError
 from study.pipeline.inputs import data_step, synth_step
+from study.pipeline.jobs import job_of
 from study.pipeline.models import load_model
 from study.pipeline.outputs import write_manifest
 from study.pipeline.respond_steps import PERSON, respond_step, v1_step, v2_step
@@ -43,16 +45,24 @@ def simulation(cfg: Config, root: Path) -> None:
         runs=cfg.runs,
     )
     fitted = v1_step(cfg, root, responded, "simulated")
-    write_manifest(
+    _write_manifest(
+        cfg,
         root,
         "simulation",
         {
             "analysis": "simulation",
+            "model": asdict(model),
+            "engine": engine.name,
             "truth": asdict(engine),
             "realized": realized_variances(engine, responded.path / "respond" / "samples.parquet"),
             "steps": {"data": data.path, "respond": responded.path, "v1": fitted.path},
         },
     )
+
+
+def _write_manifest(cfg: Config, root: Path, name: str, manifest: dict) -> None:
+    """The manifest ``name`` of the job ``cfg`` is (study.pipeline.jobs)."""
+    write_manifest(root, name, job_of(cfg), manifest)
 
 
 def realized_variances(engine: SimulatedEngineConfig, samples: Path) -> dict[str, float]:
@@ -105,7 +115,8 @@ def run_vs_persona(cfg: Config, root: Path) -> None:
             runs=cfg.runs,
         )
         fitted = v1_step(cfg, root, responded, model.name)
-        write_manifest(
+        _write_manifest(
+            cfg,
             root,
             f"run_vs_persona-{model.name}",
             {
@@ -125,7 +136,8 @@ def replicate_psych201(cfg: Config, root: Path) -> None:
             cfg, root, data, people, engine=cfg.engine, model=model, personas=cfg.personas, runs=0
         )
         fitted = v2_step(cfg, root, responded, model.name)
-        write_manifest(
+        _write_manifest(
+            cfg,
             root,
             f"replicate_psych201-{model.name}",
             {

@@ -14,6 +14,9 @@ from study.data.truncate import first_choices
 from study.pipeline.steps import StepOutput, run_step
 from study.records import Participant
 
+# The distributions whose versions key these steps (with the code's version).
+PACKAGES = ("polars", "pyarrow", "numpy")
+
 
 def files_digest(path: Path) -> str:
     """sha256 over the files under ``path`` (names and bytes): a changed data file
@@ -61,7 +64,9 @@ def data_step(cfg: Config, root: Path) -> tuple[StepOutput, list[Participant]]:
         people_table(people).write_parquet(staged.path("participants.parquet"))
         return {"participants": len(people), "path": str(path)}
 
-    return run_step(root, "data", params, build), people
+    return run_step(
+        root, "data", params, build, code="study.pipeline.inputs:data_step", packages=PACKAGES
+    ), people
 
 
 def synth_step(cfg: Config, root: Path) -> tuple[StepOutput, list[Participant]]:
@@ -73,6 +78,14 @@ def synth_step(cfg: Config, root: Path) -> tuple[StepOutput, list[Participant]]:
         run_synth(replace(cfg, out=str(folder)))
         return {"participants": cfg.synth.participants}
 
-    step = run_step(root, "synth", {"synth": vars(cfg.synth)}, build)
+    step = run_step(
+        root,
+        "synth",
+        {"synth": vars(cfg.synth)},
+        build,
+        code="study.pipeline.inputs:synth_step",
+        packages=PACKAGES,
+        seed=cfg.synth.seed,
+    )
     people = load_people(step.path / "synth", None, cfg.pipeline.max_choices)
     return step, people

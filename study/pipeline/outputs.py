@@ -1,7 +1,12 @@
 """The output contract of an experiment folder, shared by the pipeline and analysis/.
 
-``OUT/manifests/*.json`` says which step folders hold which analysis's results;
-``OUT/tables/NAME.{csv,md,tex}`` and ``OUT/figures/NAME.{png,pdf}`` are what people read.
+``OUT/manifests/NAME-SHORT.json`` says which step folders hold the results of an
+analysis (and model) for one job (a configuration, study.pipeline.jobs; SHORT begins its
+key). A report's folder holds ``job.json`` (which job it shows), ``report.md``,
+``provenance.yaml``, and what people read: ``tables/NAME.{csv,md,tex}`` and
+``figures/NAME.{png,pdf}``. That folder is ``OUT`` itself for a run of one job, and
+``OUT/jobs/SHORT`` for each job of a sweep of several, whose ``OUT/report.md`` has one
+section per job.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -18,23 +23,63 @@ import matplotlib.pyplot as plt
 import polars as pl
 
 from study.atomic import atomic_path
+from study.errors import ConfigError
+
+if TYPE_CHECKING:
+    from study.pipeline.jobs import Job
 
 
-def write_manifest(root: Path, name: str, manifest: dict[str, Any]) -> Path:
-    target = root / "manifests" / f"{name}.json"
+def write_manifest(root: Path, name: str, job: Job, manifest: dict[str, Any]) -> Path:
+    """``OUT/manifests/NAME-SHORT.json``: the manifest of ``name`` (an analysis, with its
+    model) for ``job`` (study.pipeline.jobs), whose key and overrides it records; jobs
+    of a sweep never overwrite each other's manifests."""
+    target = root / "manifests" / f"{name}-{job.short}.json"
+    record = {**manifest, "job": job.key, "overrides": list(job.overrides)}
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return target
 
 
-def read_manifests(root: Path, analysis: str) -> list[dict[str, Any]]:
-    """Every manifest of ``analysis`` under ``root`` (one per model), sorted by name."""
+def read_manifests(
+    root: Path, analysis: str | None = None, job: str | None = None
+) -> list[dict[str, Any]]:
+    """The manifests of ``analysis`` (None: of every analysis) for one job, sorted by
+    file name.
+
+    ``root`` is a report's folder: the experiment folder ``OUT``, or a job's folder
+    ``OUT/jobs/SHORT`` in a sweep. Its ``job.json`` (study.pipeline.jobs) names its job
+    and experiment folder, so a script run on it reads that job's manifests and no
+    other's; ``job`` (a key or its prefix) chooses another. A folder without ``job.json``
+    (manifests put together by hand) is read whole, and must then hold one job's.
+    """
+    experiment, scope = report_scope(root)
+    wanted = job or scope
     found = []
-    for path in sorted((root / "manifests").glob("*.json")):
+    for path in sorted((experiment / "manifests").glob("*.json")):
         manifest = json.loads(path.read_text())
-        if manifest.get("analysis") == analysis:
-            found.append(manifest)
+        if analysis is not None and manifest.get("analysis") != analysis:
+            continue
+        if wanted is not None and not str(manifest.get("job", "")).startswith(wanted):
+            continue
+        found.append(manifest)
+    jobs = {m.get("job") for m in found}
+    if len(jobs) > 1:
+        folders = ", ".join(f"{experiment}/jobs/{str(j)[:10]}" for j in sorted(map(str, jobs)))
+        raise ConfigError(
+            f"{experiment / 'manifests'} holds results of {len(jobs)} jobs (a sweep); read "
+            f"one job's folder ({folders}) or name the job"
+        )
     return found
+
+
+def report_scope(folder: Path) -> tuple[Path, str | None]:
+    """The experiment folder whose manifests the report folder ``folder`` reads, and the
+    job it shows (None: no ``job.json``, every manifest there)."""
+    path = folder / "job.json"
+    if not path.exists():
+        return folder, None
+    record = json.loads(path.read_text())
+    return (folder / record.get("experiment", ".")).resolve(), str(record["key"])
 
 
 def write_table(frame: pl.DataFrame, root: Path, name: str, caption: str = "") -> Path:
@@ -45,8 +90,10 @@ def write_table(frame: pl.DataFrame, root: Path, name: str, caption: str = "") -
         frame.write_csv(tmp)
     from study.pipeline.report import Table, _markdown
 
-    (folder / f"{name}.md").write_text(_markdown(Table(frame, caption)))
-    (folder / f"{name}.tex").write_text(_latex(frame, caption))
+    # Atomic: jobs of a sweep that share a report folder may write the same table.
+    for ext, text in (("md", _markdown(Table(frame, caption))), ("tex", _latex(frame, caption))):
+        with atomic_path(folder / f"{name}.{ext}") as tmp:
+            tmp.write_text(text)
     return folder / f"{name}.csv"
 
 
@@ -114,9 +161,12 @@ def save_figure(fig: plt.Figure, root: Path, name: str) -> Path:
     """PNG (for the report) and PDF (for papers); returns the PNG's path."""
     folder = root / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    # Fixed metadata: the same figure gives the same PDF bytes.
-    fig.savefig(folder / f"{name}.pdf", metadata={"CreationDate": None, "Producer": "study"})
-    fig.savefig(folder / f"{name}.png", dpi=120, metadata={"Software": "study"})
+    # Fixed metadata: the same figure gives the same PDF bytes. Atomic: jobs of a sweep
+    # that share a report folder may draw the same figure at once.
+    with atomic_path(folder / f"{name}.pdf") as tmp:
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "Producer": "study"})
+    with atomic_path(folder / f"{name}.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": "study"})
     plt.close(fig)
     return folder / f"{name}.png"
 

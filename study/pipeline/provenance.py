@@ -1,7 +1,8 @@
 """Where a result came from: config, versions, git commit, seed, engine fingerprints.
 
 Every stage output carries this block, so a table found on its own still says how to
-make it again.
+make it again; every pipeline step keeps its own record (study.pipeline.steps), made of
+these helpers.
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ TRACKED_PACKAGES = (
     "pymc",
     "pytensor",
     "arviz",
+    "arviz-stats",
+    "xarray",
+    "scipy",
     "nutpie",
     "statsmodels",
     "hydra-core",
     "llama-cpp-python",
+    "vllm",
 )
 
 

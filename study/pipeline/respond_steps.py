@@ -15,6 +15,44 @@ from study.engines.config import EngineConfig, ModelConfig
 from study.pipeline.steps import StepOutput, digest, run_step
 from study.records import Participant
 
+# The distributions whose versions key each kind of step (with the code's version).
+RESPOND_PACKAGES = ("polars", "pyarrow", "numpy")
+FIT_PACKAGES = (
+    "pymc",
+    "pytensor",
+    "nutpie",
+    "arviz",
+    "arviz-base",
+    "arviz-stats",
+    "xarray",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pandas",
+    "polars",
+)
+# Per engine: the libraries that compute its numbers in this process. A server's
+# version (vllm_server, openai) is in the engine's fingerprint, which keys each request.
+ENGINE_PACKAGES: dict[str, tuple[str, ...]] = {
+    "llamacpp": ("llama-cpp-python",),
+    "vllm": ("vllm", "torch", "transformers"),
+}
+
+
+def engine_identity(engine: EngineConfig, model: ModelConfig) -> dict[str, str]:
+    """What identifies an engine's results without starting it: its code's version and
+    the model file's sha256 (remembered by path, size and mtime, so this is cheap). The
+    engine's own fingerprint, which keys every request, holds the same and more."""
+    from study.code_version import code_version
+    from study.engines.models import file_sha256, resolve_gguf
+    from study.engines.registry import ENGINES
+
+    module = ENGINES[engine.name].split(":")[0] if engine.name in ENGINES else ""
+    return {
+        "engine_code_version": code_version(module) if module else "",
+        "model_sha256": file_sha256(resolve_gguf(model)) if model.gguf else "",
+    }
+
 
 def respond_step(
     cfg: Config,
@@ -44,6 +82,7 @@ def respond_step(
         "persona_texts": asdict(cfg.persona_texts),
         "preamble": asdict(cfg.preamble),
         "seed": cfg.seed,
+        **engine_identity(engine, model),
     }
 
     def build(staged) -> dict[str, Any]:
@@ -59,9 +98,29 @@ def respond_step(
             dry_run=False,
         )
         outcome = respond(sub, people)
-        return {"computed": outcome.computed, "reused": outcome.reused}
+        return {
+            "computed": outcome.computed,
+            "reused": outcome.reused,
+            "engine": engine_fingerprint(outcome.scores, outcome.samples),
+        }
 
-    return run_step(root, f"respond-{model.name}", params, build, inputs=[data])
+    return run_step(
+        root,
+        f"respond-{model.name}",
+        params,
+        build,
+        code="study.pipeline.respond_steps:respond_step",
+        packages=(*RESPOND_PACKAGES, *ENGINE_PACKAGES.get(engine.name, ())),
+        inputs=[data],
+    )
+
+
+def engine_fingerprint(*frames: pl.DataFrame) -> dict[str, str]:
+    """The fingerprint of the engine that answered (every response row carries it)."""
+    for frame in frames:
+        if frame.height and "engine_settings" in frame.columns:
+            return json.loads(frame["engine_settings"][0])
+    return {}
 
 
 PERSON = "person"
@@ -115,7 +174,15 @@ def v1_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
         save_fit(result, staged.path, persona="persona")
         return {"passed": result.passed}
 
-    return run_step(root, f"v1-{label}", {"factors": factors, **settings}, build, inputs=[respond])
+    return run_step(
+        root,
+        f"v1-{label}",
+        {"factors": factors, **settings},
+        build,
+        code="study.pipeline.respond_steps:v1_step",
+        packages=FIT_PACKAGES,
+        inputs=[respond],
+    )
 
 
 def v2_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOutput:
@@ -147,4 +214,12 @@ def v2_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
         staged.path("notes.json").write_text(json.dumps(result.notes, indent=2))
         return {"passed": result.passed, "notes": result.notes}
 
-    return run_step(root, f"v2-{label}", settings, build, inputs=[respond])
+    return run_step(
+        root,
+        f"v2-{label}",
+        settings,
+        build,
+        code="study.pipeline.respond_steps:v2_step",
+        packages=FIT_PACKAGES,
+        inputs=[respond],
+    )

@@ -12,9 +12,11 @@ from study.engines.base import SampleRequest, ScoreRequest
 def request_key(
     fingerprint: Mapping[str, str], mode: str, request: ScoreRequest | SampleRequest
 ) -> str:
-    """sha256 over the engine fingerprint (engine, version, model sha256, settings), the
-    mode, and every field of the request (prompt, spans, options, tags, and for samples
-    the seed and sampling parameters).
+    """sha256 over the engine fingerprint (engine, package version, code version, model
+    sha256, settings: see each engine's ``fingerprint``), the mode, and every field of
+    the request (prompt, spans, options, tags, and for samples the seed and sampling
+    parameters). A changed engine code version is thus a changed key: stored results of
+    older engine code are never reused.
 
     >>> from study.engines.base import ScoreRequest
     >>> a = ScoreRequest("x <<y>>", ((4, 5),))

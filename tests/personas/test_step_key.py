@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import polars as pl
 import pytest
 
 from study.pipeline.respond_steps import respond_step
@@ -20,7 +21,7 @@ def test_respond_step_key_follows_the_preamble(
 
     def fake_respond(cfg, people):
         seen.append(cfg.preamble.name)
-        return SimpleNamespace(computed=0, reused=0)
+        return SimpleNamespace(computed=0, reused=0, scores=pl.DataFrame(), samples=pl.DataFrame())
 
     monkeypatch.setattr("study.respond.stage.respond", fake_respond)
     data = StepOutput("data", "d" * 64, tmp_path / "data", reused=True)

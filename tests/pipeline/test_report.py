@@ -91,11 +91,50 @@ def test_markdown_keeps_lists_and_folds(tmp_path: Path) -> None:
 
 
 def test_quick_profile_report_opens_as_a_smoke_test(tmp_path: Path) -> None:
+    from study.pipeline.jobs import job_of
     from study.pipeline.stage import build_report
 
     quick = make_config(["experiment=simulation", "profile=quick", f"out={tmp_path}"])
     full = make_config(["experiment=simulation", f"out={tmp_path}"])
     assert quick.pipeline.smoke_test and not full.pipeline.smoke_test
-    first = build_report(quick, tmp_path, {}).to_markdown().splitlines()[0]
+    first = build_report(tmp_path, [job_of(quick, [])]).to_markdown().splitlines()[0]
     assert "smoke test of the pipeline, not a replication" in first.lower()
-    assert build_report(full, tmp_path, {}).to_markdown().splitlines()[0].startswith("# ")
+    markdown = build_report(tmp_path, [job_of(full, [])]).to_markdown()
+    assert markdown.splitlines()[0].startswith("# ")
+
+
+def test_provenance_names_the_models_the_results_come_from(tmp_path: Path) -> None:
+    """The config's default model is `simulated`; the results are Gemma's and SmolLM2's,
+    as their respond steps' engine fingerprints say: the report names those."""
+    import yaml
+
+    from study.pipeline.jobs import job_of
+    from study.pipeline.outputs import read_manifests, write_manifest
+    from study.pipeline.stage import header, job_provenance
+
+    cfg = make_config(["experiment=replicate_psych201", f"out={tmp_path}"])
+    assert cfg.model.name == "simulated"
+    job = job_of(cfg, [])
+    for name in ("smollm2_135m", "gemma3_270m"):
+        respond = tmp_path / "stages" / f"respond-{name}-0123456789ab"
+        respond.mkdir(parents=True)
+        fingerprint = {"engine": "llamacpp", "model": name, "model_sha256": f"sha-{name}"}
+        (respond / "provenance.yaml").write_text(yaml.safe_dump({"engine": fingerprint}))
+        manifest = {"analysis": "replicate_psych201", "model": {"name": name}, "engine": "x"}
+        write_manifest(
+            tmp_path,
+            f"replicate_psych201-{name}",
+            job,
+            {**manifest, "steps": {"respond": str(respond)}},
+        )
+    block = job_provenance(tmp_path, job)
+    assert block["models"] == [
+        {"engine": "llamacpp", "model": m, "model_sha256": f"sha-{m}"}
+        for m in ("gemma3_270m", "smollm2_135m")
+    ]
+    assert set(block["engines"]) == {"gemma3_270m", "smollm2_135m"}
+    assert "model" not in block["config"]
+    # Steps without a full record (made before steps kept one) are flagged.
+    assert set(block["outdated"]) == set(block["steps"]) and len(block["steps"]) == 2
+    text = header(job.config, read_manifests(tmp_path, job=job.key)).text
+    assert "Models: gemma3_270m, smollm2_135m (llamacpp engine)." in text

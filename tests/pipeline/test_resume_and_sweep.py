@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,6 +70,15 @@ def test_killed_run_resumes_to_the_uninterrupted_outputs(
 
 def test_two_job_sweep_through_submitit_local(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
+    # An earlier job under the same out=, with other settings: not part of the sweep,
+    # so not part of its report (its manifest points nowhere: reading it would fail).
+    stale = out / "jobs" / "0123456789"
+    stale.mkdir(parents=True)
+    (stale / "job.json").write_text(json.dumps({"key": "0123456789" * 6, "config": {}}))
+    (out / "manifests").mkdir()
+    (out / "manifests" / "simulation-0123456789.json").write_text(
+        json.dumps({"analysis": "simulation", "job": "0123456789" * 6, "steps": {}})
+    )
     proc = _cli(
         [
             "-m",
@@ -87,5 +98,23 @@ def test_two_job_sweep_through_submitit_local(tmp_path: Path) -> None:
     for step in ("synth", "respond-simulated", "v1-simulated"):
         assert len(list(out.glob(f"stages/{step}-*/_done.json"))) == 2, step
     assert len(list(out.glob("multirun/.submitit/*/*_result.pkl"))) == 2
-    # The callback rebuilt the report once the sweep had ended.
-    assert "## Ground truth: the simulation" in (out / "report.md").read_text()
+    # Neither job's manifest overwrote the other's.
+    manifests = [json.loads(p.read_text()) for p in out.glob("manifests/simulation-*.json")]
+    fits = {m["job"]: m["steps"]["v1"] for m in manifests if m["steps"]}
+    assert len(fits) == 2 and len(set(fits.values())) == 2
+    # The callback rebuilt the report once the sweep had ended: one section per job,
+    # headed by the override that tells it apart, each showing its own job's results.
+    report = (out / "report.md").read_text()
+    sections = report.split("## Job ")[1:]
+    assert [s.splitlines()[0] for s in sections] == [
+        "1 of 2: synth.participants=6",
+        "2 of 2: synth.participants=8",
+    ]
+    tables = []
+    for section, participants in zip(sections, (6, 8), strict=True):
+        assert "### Ground truth: the simulation" in section
+        assert f"Rests on: {participants} persons in 1 experiment" in section
+        (folder,) = re.findall(r"\(jobs/(\w+)/figures/simulation_recovery.png\)", section)
+        tables.append(pl.read_csv(out / "jobs" / folder / "tables" / "simulation_recovery.csv"))
+    assert not tables[0].equals(tables[1])
+    assert "0123456789" not in report

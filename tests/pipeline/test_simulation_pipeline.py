@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from study.config import Config
+from study.pipeline.jobs import job_of
+from study.pipeline.outputs import read_manifests
 from study.pipeline.stage import run
 
 
@@ -67,5 +69,16 @@ def test_changing_a_setting_recomputes_only_what_depends_on_it(
     new = {p.name for p in (out / "stages").iterdir()} - steps_before
     # Only the variance fit depends on the number of draws.
     assert len(new) == 1 and next(iter(new)).startswith("v1-"), new
-    manifest = json.loads((out / "manifests" / "simulation.json").read_text())
+    # Another config is another job: its own manifest beside the first's, and a report
+    # of its own results only.
+    assert len(list((out / "manifests").glob("simulation-*.json"))) == 2
+    (manifest,) = read_manifests(out, "simulation")
+    assert manifest["job"] == job_of(changed).key
     assert Path(manifest["steps"]["v1"]).name in new
+    block = yaml.safe_load((out / "provenance.yaml").read_text())
+    assert {n for n in block["steps"] if n.startswith("v1-")} == new
+    assert block["config"]["pipeline"]["draws"] == changed.pipeline.draws
+    # The first config's report again, when it is run again: its own fit, no other.
+    run(cfg)
+    (manifest,) = read_manifests(out, "simulation")
+    assert manifest["job"] == job_of(cfg).key and Path(manifest["steps"]["v1"]).name not in new
