@@ -54,9 +54,15 @@ class LlamaCppEngineConfig(EngineConfig):
     # Context window; None: the model's trained context. Longer transcripts are scored
     # through a rolling cache that keeps the prompt's head (see study.engines.rolling).
     n_ctx: int | None = None
-    # Logits that do not depend on how the prompt is cut into batches (weight repacking
-    # and flash attention off; see study.engines.llama_runtime). False may be faster.
+    # Logits that do not depend on how the prompt is cut into batches: llama.cpp's weight
+    # repacking off (see study.engines.llama_runtime). False may be faster.
     batch_invariant: bool = True
+    # llama.cpp's flash-attention kernels: about twice the scoring speed on long
+    # transcripts. Batch-invariant too, but only from 64-row batches (one pass equals
+    # per-choice scoring for choice points with at least 64 tokens before them), and
+    # one-token decodes (sampling) then depend on the thread count, which therefore
+    # enters the fingerprint. See study.engines.llama_runtime for the measurements.
+    flash_attn: bool = False
 
 
 @dataclass

@@ -11,14 +11,35 @@ One sequence (id 0) is used. ``swa_full`` is on: models with sliding-window atte
 (Gemma 3) otherwise evict cache cells that a rollback needs again.
 
 Batch invariance. By default llama.cpp's CPU backend repacks quantized weights for
-faster multi-row kernels and enables flash attention; both make a token's logits
-depend on which other tokens share its batch (measured with Gemma 3 270M: up to 0.004
-nats on a likely token and 0.04 on a response's NLL). With ``batch_invariant`` (the
-default) repacking and flash attention are off, and a token's logits are bit-identical
-however the prompt is cut into batches, as long as each batch has at least
-:data:`MIN_ROWS` tokens (smaller batches take other kernels); :func:`split` plans
-batches that way. That is what makes one-pass scoring equal per-choice scoring and the
-cache independent of batch layout.
+faster multi-row kernels, which makes a token's logits depend on which other tokens
+share its batch (measured with Gemma 3 270M: up to 0.004 nats on a likely token and 0.04
+on a response's NLL). With ``batch_invariant`` (the default) repacking is off, and a
+token's logits are bit-identical however the prompt is cut into batches, as long as
+each batch has at least :data:`MIN_ROWS` tokens (smaller batches take other kernels);
+:func:`split` plans batches that way. That is what makes one-pass scoring equal
+per-choice scoring and the cache independent of batch layout.
+
+Flash attention (``flash_attn``, a switch of its own) keeps that invariance from
+:data:`MIN_ROWS` rows, and no lower. Measured with llama-cpp-python 0.3.36 on this
+project's 2-core x86 machine, both CPU models, rows after a 300-token prefix, against
+the same rows in a 512-row batch:
+
+- flash attention off: bit-identical in batches from 8 rows (Gemma 3 270M) or 2 rows
+  (SmolLM2-135M); a one-token batch differs (up to 3.1 logits);
+- flash attention on: bit-identical in batches from 64 rows; batches of 1 to 63 rows
+  take another attention kernel (query and value accumulator in float16) and differ by
+  up to 27 logits (Gemma) and 1.4 (SmolLM2). A one-token batch over a cache of 512
+  cells or more splits the cache among the threads, so its logits, and the samples
+  drawn from them, also depend on the thread count (up to 2.2 logits between 1 and 4
+  threads); batches of 2 or more rows do not.
+
+So with flash attention on, one-pass scoring still equals per-choice scoring bit for bit
+wherever every batch has 64 rows: for every choice point with at least 64 tokens before
+it (each shipped experiment's first piece has 96 or more). A choice point within the
+first 64 tokens differs (0.28 nats on a response 17 tokens in, Gemma). Between the two
+settings, scores differ like any two kernels: up to 0.54 nats per choice point (mean
+0.04) on dezfouli2019's first transcript with Gemma. Flash attention roughly doubles
+the speed of long transcripts (docs/sections/engines.md).
 """
 
 from __future__ import annotations
@@ -39,8 +60,8 @@ import numpy as np
 logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
 
 
-# Batches of at least this many tokens give bit-identical logits (see above; measured
-# invariant from 8 rows with flash attention off, 64 with it on).
+# Batches of at least this many tokens give bit-identical logits with flash attention
+# on or off (see above: invariant from 8 rows with it off, 64 with it on).
 MIN_ROWS = 64
 
 
@@ -83,6 +104,7 @@ class LlamaRuntime:
         n_batch: int,
         n_threads: int | None,
         batch_invariant: bool = True,
+        flash_attn: bool = False,
     ) -> None:
         llama_cpp.llama_backend_init()
         model_params = llama_cpp.llama_model_default_params()
@@ -107,8 +129,11 @@ class LlamaRuntime:
         ctx_params.n_threads_batch = threads
         ctx_params.swa_full = True
         ctx_params.no_perf = True
-        if batch_invariant:
-            ctx_params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        ctx_params.flash_attn_type = (
+            llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+            if flash_attn
+            else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
         ctx = llama_cpp.llama_init_from_model(model, ctx_params)
         if not ctx:
             llama_cpp.llama_model_free(model)
@@ -117,6 +142,7 @@ class LlamaRuntime:
         self.n_ctx = int(llama_cpp.llama_n_ctx(ctx))
         self.n_batch = n_batch
         self.n_threads = threads
+        self.flash_attn = flash_attn
         self.memory = llama_cpp.llama_get_memory(ctx)
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._closed = False

@@ -27,7 +27,7 @@ import numpy as np
 from study.code_version import code_version
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult
 from study.engines.config import EngineConfig, LlamaCppEngineConfig, ModelConfig
-from study.engines.llama_runtime import LlamaRuntime, log_normaliser
+from study.engines.llama_runtime import MIN_ROWS, LlamaRuntime, log_normaliser
 from study.engines.models import file_sha256, resolve_gguf
 from study.engines.pieces import cut
 from study.engines.rolling import RollingContext
@@ -84,6 +84,7 @@ class LlamaCppEngine:
             n_batch=settings.n_batch,
             n_threads=settings.n_threads,
             batch_invariant=settings.batch_invariant,
+            flash_attn=settings.flash_attn,
         )
         system = llama_cpp.llama_print_system_info().decode(errors="replace")
         self._build = hashlib.sha256(system.encode()).hexdigest()[:12]
@@ -91,7 +92,7 @@ class LlamaCppEngine:
     # -- identity -------------------------------------------------------------------
 
     def fingerprint(self) -> Mapping[str, str]:
-        return {
+        settings = {
             "engine": "llamacpp",
             "engine_version": llama_cpp.__version__,
             # This module's code (and what it imports): a changed engine is new results.
@@ -101,9 +102,15 @@ class LlamaCppEngine:
             "n_ctx": str(self.runtime.n_ctx),
             "n_batch": str(self.runtime.n_batch),
             "batch_invariant": str(self.settings.batch_invariant),
+            "flash_attn": str(self.settings.flash_attn),
             # The CPU features llama.cpp was built for (kernels differ in the last bits).
             "build": self._build,
         }
+        if self.settings.flash_attn:
+            # Flash attention splits a one-token decode's cache among the threads and
+            # sums the parts in thread order: samples depend on the thread count.
+            settings["n_threads"] = str(self.runtime.n_threads)
+        return settings
 
     def count_tokens(self, text: str) -> int:
         return len(self.runtime.tokenize(text, bos=True))
@@ -306,4 +313,10 @@ def build(engine: EngineConfig, model: ModelConfig) -> LlamaCppEngine:
         )
     if engine.n_batch < 1:
         raise ConfigError(f"engine.n_batch must be at least 1, got {engine.n_batch}")
+    if engine.batch_invariant and engine.n_batch < 2 * MIN_ROWS:
+        # split() halves a batch at worst; below MIN_ROWS rows other kernels take over.
+        raise ConfigError(
+            f"engine.n_batch must be at least {2 * MIN_ROWS} with engine.batch_invariant=true "
+            f"(batches under {MIN_ROWS} tokens take other kernels), got {engine.n_batch}"
+        )
     return LlamaCppEngine(engine, model)

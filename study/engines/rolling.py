@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from study.engines.llama_runtime import LlamaRuntime, split
+from study.engines.llama_runtime import MIN_ROWS, LlamaRuntime, split
 
 # Called with (index of the token in the prompt, that token's logits).
 LogitsSink = Callable[[int, np.ndarray], None]
@@ -55,8 +55,11 @@ class RollingContext:
         step = runtime.n_batch
         if len(self.history) + len(tokens) + reserve > runtime.n_ctx:
             # It will not all fit: batches small enough that a rebuilt window still
-            # holds half a window of history before each of them.
-            step = min(step, max(1, (runtime.n_ctx - len(self.head)) // 4))
+            # holds half a window of history before each of them, but not so small that
+            # split() makes batches under MIN_ROWS (their logits would differ in the
+            # last bits from the same tokens' in a larger batch).
+            quarter = (runtime.n_ctx - len(self.head)) // 4
+            step = min(step, max(2 * MIN_ROWS, quarter))
         batches = split(len(tokens), step)
         for start, end in batches:
             room = end - start + (reserve if end == len(tokens) else 0)
@@ -89,10 +92,12 @@ class RollingContext:
             )
         runtime.clear()
         self.n_cached = 0
-        kept = self.history[len(self.history) - keep :]
-        for part in (self.head, kept):
-            for start, end in split(len(part), runtime.n_batch):
-                self._decode(part[start:end], [False] * (end - start))
+        # Head and kept history in one sequence of batches, so a short head is not a
+        # batch of its own (under MIN_ROWS rows) and the rebuilt window's cache equals
+        # that of a prompt made of the same tokens.
+        window = self.head + self.history[len(self.history) - keep :]
+        for start, end in split(len(window), runtime.n_batch):
+            self._decode(window[start:end], [False] * (end - start))
         self.dropped = len(self.history) - keep - len(self.head)
 
     def generate(self, chain: object, max_tokens: int, stop: bytes) -> tuple[bytes, int]:

@@ -61,6 +61,21 @@ def smollm():
     yield from _engine("smollm2_135m", n_ctx=4096)
 
 
+@pytest.fixture(
+    scope="module",
+    params=[(model, flash) for model in ("gemma3_270m", "smollm2_135m") for flash in (False, True)],
+    ids=lambda p: f"{p[0]}-flash_attn={p[1]}",
+)
+def each_engine(request):
+    """Both CPU models, flash attention off and on, with the smallest batches a
+    batch-invariant engine allows (n_batch = 2 x MIN_ROWS: split() then cuts prompts
+    into batches of MIN_ROWS to 2 x MIN_ROWS tokens)."""
+    from study.engines.llama_runtime import MIN_ROWS
+
+    model, flash = request.param
+    yield from _engine(model, n_ctx=4096, n_batch=2 * MIN_ROWS, flash_attn=flash)
+
+
 @pytest.fixture
 def compose_config():
     """The typed config the command line would build from these overrides."""
