@@ -57,11 +57,11 @@ class LlamaCppEngineConfig(EngineConfig):
     # Logits that do not depend on how the prompt is cut into batches: llama.cpp's weight
     # repacking off (see study.engines.llama_runtime). False may be faster.
     batch_invariant: bool = True
-    # llama.cpp's flash-attention kernels: about twice the scoring speed on long
-    # transcripts. Batch-invariant too, but only from 64-row batches (one pass equals
-    # per-choice scoring for choice points with at least 64 tokens before them), and
-    # one-token decodes (sampling) then depend on the thread count, which therefore
-    # enters the fingerprint. See study.engines.llama_runtime for the measurements.
+    # llama.cpp's flash-attention kernels: up to twice the scoring speed on long
+    # transcripts. Off by default: batch-invariant only from 64-row batches (one pass
+    # equals per-choice scoring for choice points with at least 64 tokens before them,
+    # not earlier ones), and one-token decodes (sampling) then depend on the thread
+    # count, which therefore enters the fingerprint. Measurements: study.engines.llama_runtime.
     flash_attn: bool = False
 
 

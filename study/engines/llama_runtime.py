@@ -19,27 +19,27 @@ each batch has at least :data:`MIN_ROWS` tokens (smaller batches take other kern
 :func:`split` plans batches that way. That is what makes one-pass scoring equal
 per-choice scoring and the cache independent of batch layout.
 
-Flash attention (``flash_attn``, a switch of its own) keeps that invariance from
-:data:`MIN_ROWS` rows, and no lower. Measured with llama-cpp-python 0.3.36 on this
-project's 2-core x86 machine, both CPU models, rows after a 300-token prefix, against
-the same rows in a 512-row batch:
+Flash attention (``flash_attn``, a switch of its own, off by default) keeps that
+invariance from :data:`MIN_ROWS` rows and no lower. Measured with llama-cpp-python
+0.3.36 on the project's 2-core x86 machine, both CPU models, the logits of 300 rows
+after a 300-token prefix against the same rows in one 512-row batch:
 
 - flash attention off: bit-identical in batches from 8 rows (Gemma 3 270M) or 2 rows
-  (SmolLM2-135M); a one-token batch differs (up to 3.1 logits);
+  (SmolLM2-135M); one-token batches differ (up to 3.1 on some logit);
 - flash attention on: bit-identical in batches from 64 rows; batches of 1 to 63 rows
-  take another attention kernel (query and value accumulator in float16) and differ by
-  up to 27 logits (Gemma) and 1.4 (SmolLM2). A one-token batch over a cache of 512
-  cells or more splits the cache among the threads, so its logits, and the samples
-  drawn from them, also depend on the thread count (up to 2.2 logits between 1 and 4
-  threads); batches of 2 or more rows do not.
+  take another attention kernel and differ (up to 27 on some logit with Gemma, 1.4 with
+  SmolLM2; up to 0.5 nats on the next token's log-probability). A one-token batch after
+  256 or more cached tokens also depends on the thread count (up to 2.2 on some
+  logit between 1 and 4 threads), so samples do; batches of 2 or more rows do not.
 
 So with flash attention on, one-pass scoring still equals per-choice scoring bit for bit
-wherever every batch has 64 rows: for every choice point with at least 64 tokens before
-it (each shipped experiment's first piece has 96 or more). A choice point within the
-first 64 tokens differs (0.28 nats on a response 17 tokens in, Gemma). Between the two
-settings, scores differ like any two kernels: up to 0.54 nats per choice point (mean
-0.04) on dezfouli2019's first transcript with Gemma. Flash attention roughly doubles
-the speed of long transcripts (docs/sections/engines.md).
+for every choice point with at least 64 tokens before it (each shipped experiment's
+first piece has 96 or more; tests/engines/test_llamacpp.py), but not within a prompt's
+first 64 tokens (0.28 nats on a response 17 tokens in, Gemma), and the engine puts the
+thread count in its fingerprint. Between the two settings, scores differ as between any
+two kernels: up to 0.54 nats per choice point (mean 0.04) on dezfouli2019's first
+transcript cut to 32,768 characters, Gemma. Flash attention scores that transcript 1.6
+times as fast, the whole one (19,865 tokens) twice as fast (docs/sections/engines.md).
 """
 
 from __future__ import annotations

@@ -107,8 +107,8 @@ class LlamaCppEngine:
             "build": self._build,
         }
         if self.settings.flash_attn:
-            # Flash attention splits a one-token decode's cache among the threads and
-            # sums the parts in thread order: samples depend on the thread count.
+            # With flash attention a one-token decode after 256 or more cached tokens
+            # depends on the thread count (study.engines.llama_runtime): samples do.
             settings["n_threads"] = str(self.runtime.n_threads)
         return settings
 

@@ -206,3 +206,10 @@ def test_small_batches_are_refused_where_they_would_break_invariance() -> None:
     model = ModelConfig(name="any", gguf="/nonexistent/model.gguf")
     with pytest.raises(ConfigError, match=f"n_batch must be at least {2 * MIN_ROWS}"):
         llamacpp.build(LlamaCppEngineConfig(n_batch=2 * MIN_ROWS - 1), model)
+
+
+def test_flash_attention_is_a_setting_of_its_own(compose_config) -> None:
+    default = compose_config("engine=llamacpp").engine
+    assert default.flash_attn is False and default.batch_invariant is True
+    switched = compose_config("engine=llamacpp", "engine.flash_attn=true").engine
+    assert switched.flash_attn is True and switched.batch_invariant is True
