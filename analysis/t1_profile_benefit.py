@@ -150,7 +150,7 @@ def model_summary(
             row[f"{name}_verdict"] = rope_verdict(lower, upper, rope).value
     row["v2_diagnostics"] = "FAILED" if failed else "passed"
     row["persons"] = evidence.persons
-    row["persons_without_other"] = persons_without(scores, "other")
+    row["persons_without_other"] = persons_without(scores, "other", having="own")
     row["choice_points"] = evidence.choice_points
     row["items"] = evidence.items
     return row
@@ -323,8 +323,8 @@ def make(root: Path) -> list[Block]:
         "level d are the package's own, labelled as such; a V2 interval decides only when "
         f"it lies inside or wholly outside the ROPE ±{rope:g} nats per choice.",
         rests_on(evidence),
-        f"Persons without an `other` row (no participant of their experiment has a "
-        f"different preamble, so no placebo exists): {without_other}.",
+        f"Persons with a profile but without an `other` row (no participant of their "
+        f"experiment has a different preamble, so no placebo exists): {without_other}.",
         "\n".join(model_line(row, rope) for row in summaries),
     ]
     if v2_notes:

@@ -87,8 +87,10 @@ def count(frame: pl.DataFrame) -> Evidence:
 
 
 def persons_without(frame: pl.DataFrame, persona: str, *, having: str = "none") -> int:
-    """How many persons have ``having`` rows but no ``persona`` rows (for ``other``: no
-    participant of their experiment has a different preamble, so no placebo exists).
+    """How many persons have ``having`` rows but no ``persona`` rows. With
+    ``persona="other", having="own"``: persons with a preamble whose experiment has no
+    participant with a different one, so no placebo exists for them (persons without
+    any profile field have neither row and are not counted).
 
     >>> rows = pl.DataFrame({"experiment": ["a", "a", "a"], "participant": ["1", "1", "2"],
     ...     "persona": ["none", "other", "none"]})
