@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
+from study.hosting.config import HostingConfig
 from study.personas.config import PersonaTextsConfig, PreambleConfig
 from study.pipeline.config import PipelineConfig
 from study.respond.config import SamplingConfig
@@ -45,5 +46,7 @@ class Config:
     # Show rendered prompts, token counts and cached requests; compute nothing.
     dry_run: bool = False
     variance: VarianceConfig = field(default_factory=VarianceConfig)
+    # C4: co-hosted preambles, interleaved transcripts, cross-talk (conf/hosting/).
+    hosting: HostingConfig = field(default_factory=HostingConfig)
     # The end-to-end pipeline (stage=pipeline; conf/experiment/).
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
