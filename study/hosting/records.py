@@ -59,6 +59,11 @@ class HostedPrompt:
     probed: int = -1
 
     @property
+    def participant(self) -> str:
+        """The target (what the store's progress and run seeds call the participant)."""
+        return self.target
+
+    @property
     def k(self) -> int:
         """Profiles in the context (0 for the designs without profiles)."""
         return len(self.slots)

@@ -25,6 +25,12 @@ from study.records import Participant
 
 
 def models_of(cfg: Config) -> list[ModelConfig]:
+    """The models an analysis runs: ``pipeline.models``, else ``model``. The simulated
+    engine has no model (its truth is its config), so with it there is one, named
+    ``simulated``, whatever ``pipeline.models`` lists: ``experiment=hosting
+    engine=simulated`` runs once, not once per listed model."""
+    if cfg.engine.name == "simulated":
+        return [ModelConfig(name="simulated")]
     return [load_model(n) for n in cfg.pipeline.models] if cfg.pipeline.models else [cfg.model]
 
 
@@ -149,6 +155,69 @@ def replicate_psych201(cfg: Config, root: Path) -> None:
         )
 
 
+def hosting(cfg: Config, root: Path) -> None:
+    """C4: co-hosted preambles, interleaved transcripts, cross-talk probes and sampled
+    hosting, per model (study.hosting); with ``dry_run=true``, the plan only."""
+    from study.pipeline.hosting_steps import hosting_fit_step, hosting_respond_step
+
+    data, people = data_step(cfg, root)
+    people = _first_per_experiment(people, cfg.hosting.targets) if cfg.hosting.targets else people
+    for model in models_of(cfg):
+        responded = hosting_respond_step(cfg, root, data, people, engine=cfg.engine, model=model)
+        fitted = hosting_fit_step(cfg, root, responded, model.name)
+        _write_manifest(
+            cfg,
+            root,
+            f"hosting-{model.name}",
+            {
+                "analysis": "hosting",
+                "model": asdict(model),
+                "engine": cfg.engine.name,
+                "steps": {"data": data.path, "respond": responded.path, "fit": fitted.path},
+            },
+        )
+
+
+def hosting_dry_run(cfg: Config) -> None:
+    """What ``experiment=hosting`` would ask each model: the first prompt of every
+    design and experiment (a co-hosted and an interleaved one among them), token counts,
+    and the requests the store already holds. Computes and writes nothing."""
+    from study.engines.registry import build_engine
+    from study.hosting.respond import plan_hosting
+    from study.pipeline.hosting_steps import hosted_prompts_of, options_lookup
+    from study.pipeline.inputs import load_people
+    from study.respond.dryrun import describe_plan
+
+    people = load_people(Path(cfg.data.path), cfg.data.limit, cfg.pipeline.max_choices)
+    people = _first_per_experiment(people, cfg.hosting.targets) if cfg.hosting.targets else people
+    prompts = hosted_prompts_of(cfg, people)
+    for model in models_of(cfg):
+        engine = build_engine(cfg.engine, model)
+        try:
+            scores, samples = plan_hosting(
+                prompts,
+                options_lookup(people),
+                engine.fingerprint(),
+                cfg.hosting,
+                runs=cfg.runs,
+                sampling=cfg.sampling,
+                seed=cfg.seed,
+            )
+            plan = describe_plan(
+                prompts,
+                scores,
+                samples,
+                Path(cfg.store),
+                engine,
+                cfg.fresh,
+                condition=lambda prompt: prompt.design,
+                kind="design",
+            )
+        finally:
+            engine.close()
+        print(f"##### model {model.name}\n{plan}")
+
+
 def _first_per_experiment(people: list[Participant], n: int) -> list[Participant]:
     """The sessions of the first ``n`` persons of each experiment.
 
@@ -171,9 +240,26 @@ ANALYSES: dict[str, Callable[[Config, Path], None]] = {
     "simulation": simulation,
     "run_vs_persona": run_vs_persona,
     "replicate_psych201": replicate_psych201,
+    "hosting": hosting,
     # The scale analysis reads run_vs_persona's manifests; it has no steps of its own.
     "scale": lambda cfg, root: None,
 }
+
+
+# Analyses that can show their plan without computing (``dry_run=true``).
+DRY_RUNS: dict[str, Callable[[Config], None]] = {"hosting": hosting_dry_run}
+
+
+def dry_run_analyses(cfg: Config) -> None:
+    """``dry_run=true``: each analysis's plan where it has one; nothing is computed."""
+    for name in cfg.pipeline.analyses:
+        if name in DRY_RUNS:
+            DRY_RUNS[name](cfg)
+        else:
+            print(
+                f"analysis {name}: no dry run of its own; `stage=respond dry_run=true` shows "
+                "the prompts of the persona conditions"
+            )
 
 
 def run_analyses(cfg: Config, root: Path) -> None:

@@ -34,7 +34,7 @@ import yaml
 
 from study.atomic import atomic_path
 from study.config import Config
-from study.pipeline.analyses import run_analyses
+from study.pipeline.analyses import dry_run_analyses, run_analyses
 from study.pipeline.jobs import (
     JOB_FILE,
     Job,
@@ -56,7 +56,13 @@ SMOKE_TEST = (
     "small slice of the data, so its numbers decide nothing."
 )
 # Report order: ground truth first, then the claims in STUDY.md's order.
-SCRIPTS = ("simulation_recovery", "t1_profile_benefit", "c1_run_vs_persona", "c3_scale")
+SCRIPTS = (
+    "simulation_recovery",
+    "t1_profile_benefit",
+    "c1_run_vs_persona",
+    "c3_scale",
+    "c4_hosting",
+)
 
 
 def load_script(name: str) -> ModuleType | None:
@@ -260,6 +266,9 @@ def write_report(root: Path, jobs: Sequence[Job], folder: Path | None = None) ->
 
 
 def run(cfg: Config) -> None:
+    if cfg.dry_run:
+        dry_run_analyses(cfg)
+        return
     root = Path(cfg.out)
     root.mkdir(parents=True, exist_ok=True)
     job = job_of(cfg)

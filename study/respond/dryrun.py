@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from study.engines.base import Engine
+from study.hosting.records import HostedPrompt
 from study.personas import RenderedPrompt
 from study.respond.plan import Job
 from study.store import ResponseStore
@@ -32,36 +33,39 @@ def _excerpt(text: str) -> str:
     return f"{text[:OPENING_CHARS]}\n[... {elided:,} characters ...]\n{text[-CLOSING_CHARS:]}"
 
 
-def describe_plan(
-    prompts: Sequence[RenderedPrompt],
-    score_jobs: Sequence[Job],
-    sample_jobs: Sequence[Job],
+def describe_plan[P: RenderedPrompt | HostedPrompt](
+    prompts: Sequence[P],
+    score_jobs: Sequence[Job[P]],
+    sample_jobs: Sequence[Job[P]],
     store_path: Path,
     engine: Engine,
     fresh: bool,
+    condition: Callable[[P], str] = lambda rendered: getattr(rendered, "persona", ""),
+    kind: str = "persona",
 ) -> str:
-    """The first prompt of each (experiment, persona) (its opening at least, see
-    :func:`_excerpt`), token counts per experiment and persona, and how many requests the
-    store already holds (creating no file)."""
+    """The first prompt of each (experiment, condition) (its opening at least, see
+    :func:`_excerpt`), token counts per experiment and condition, and how many requests
+    the store already holds (creating no file). The condition is the persona by default
+    (C4 passes its design), named ``kind``."""
     lines: list[str] = []
     seen: set[tuple[str, str]] = set()
     tokens: dict[tuple[str, str], list[int]] = defaultdict(list)
     for rendered in prompts:
-        where = (rendered.experiment, rendered.persona)
+        where = (rendered.experiment, condition(rendered))
         tokens[where].append(engine.count_tokens(rendered.prompt))
         if where not in seen:
             seen.add(where)
             lines += [
                 f"=== {rendered.experiment} / participant {rendered.participant} / "
-                f"persona {rendered.persona} ({len(rendered.spans)} choice points, "
+                f"{kind} {where[1]} ({len(rendered.spans)} choice points, "
                 f"{tokens[where][-1]:,} tokens)",
                 _excerpt(rendered.prompt),
                 "",
             ]
-    lines.append("experiment / persona: prompts, tokens (total, mean, max)")
-    for (experiment, persona), counts in tokens.items():
+    lines.append(f"experiment / {kind}: prompts, tokens (total, mean, max)")
+    for (experiment, kind), counts in tokens.items():
         lines.append(
-            f"  {experiment} / {persona}: {len(counts)}, "
+            f"  {experiment} / {kind}: {len(counts)}, "
             f"{sum(counts):,}, {sum(counts) / len(counts):,.0f}, {max(counts):,}"
         )
     cached: set[str] = set()

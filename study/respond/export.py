@@ -18,6 +18,7 @@ import polars as pl
 
 from study import __version__
 from study.engines.base import SampleResult, ScoreResult
+from study.personas import RenderedPrompt
 from study.respond.plan import Job
 
 OPTION_PROBS = pl.List(pl.Struct({"option": pl.String, "prob": pl.Float64}))
@@ -35,7 +36,7 @@ def _provenance(fingerprint: Mapping[str, str], key: str) -> dict[str, str]:
     }
 
 
-def _who(job: Job) -> dict[str, str | int]:
+def _who(job: Job[RenderedPrompt]) -> dict[str, str | int]:
     r = job.rendered
     return {
         "experiment": r.experiment,
@@ -100,7 +101,9 @@ PROVENANCE_SCHEMA: dict[str, Any] = dict.fromkeys(
 
 
 def score_frame(
-    jobs: Sequence[Job], results: Mapping[str, ScoreResult], fingerprint: Mapping[str, str]
+    jobs: Sequence[Job[RenderedPrompt]],
+    results: Mapping[str, ScoreResult],
+    fingerprint: Mapping[str, str],
 ) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     for job in jobs:
@@ -126,7 +129,9 @@ def score_frame(
 
 
 def sample_frame(
-    jobs: Sequence[Job], results: Mapping[str, SampleResult], fingerprint: Mapping[str, str]
+    jobs: Sequence[Job[RenderedPrompt]],
+    results: Mapping[str, SampleResult],
+    fingerprint: Mapping[str, str],
 ) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     for job in jobs:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from study.engines.base import SampleRequest, ScoreRequest
 from study.engines.seeds import run_seed
@@ -17,9 +18,23 @@ from study.respond.config import SamplingConfig
 from study.store import request_key
 
 
+class Prompt(Protocol):
+    """What the store and the progress bar need of a job's prompt: whose transcript it
+    is. A RenderedPrompt (persona conditions) and a HostedPrompt (C4) both are."""
+
+    @property
+    def experiment(self) -> str: ...
+    @property
+    def participant(self) -> str: ...
+    @property
+    def session(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
-class Job:
-    rendered: RenderedPrompt
+class Job[P: Prompt]:
+    # The prompt the request was built from: a RenderedPrompt for the persona
+    # conditions, a HostedPrompt for C4's designs.
+    rendered: P
     mode: str  # "score" or "sample"
     request: ScoreRequest | SampleRequest
     key: str
@@ -40,12 +55,12 @@ def plan_jobs(
     sampling: SamplingConfig,
     *,
     seed: int,
-) -> tuple[list[Job], list[Job]]:
+) -> tuple[list[Job[RenderedPrompt]], list[Job[RenderedPrompt]]]:
     """Score jobs (one per prompt) and sample jobs (``runs`` per prompt); ``seed`` is the
     config's seed, one of the parts of every run's seed (:func:`run_seed`)."""
     model = model_identity(fingerprint)
-    scores: list[Job] = []
-    samples: list[Job] = []
+    scores: list[Job[RenderedPrompt]] = []
+    samples: list[Job[RenderedPrompt]] = []
     for rendered in prompts:
         option_set = options(rendered)
         per_choice = None if option_set is None else (option_set,) * len(rendered.spans)

@@ -102,7 +102,7 @@ def respond(
             )
             return RespondOutcome(pl.DataFrame(), pl.DataFrame())
         with ResponseStore(Path(cfg.store)) as store:
-            computed = _compute(
+            computed = compute_jobs(
                 engine,
                 store,
                 score_jobs,
@@ -131,11 +131,11 @@ def _only(results: dict, kind: type) -> dict:
     return {key: value for key, value in results.items() if isinstance(value, kind)}
 
 
-def _compute(
+def compute_jobs(
     engine: Engine,
     store: ResponseStore,
-    score_jobs: list[Job],
-    sample_jobs: list[Job],
+    score_jobs: Sequence[Job[Any]],
+    sample_jobs: Sequence[Job[Any]],
     fingerprint: dict[str, str],
     fresh: bool,
     n_participants: int,
@@ -154,7 +154,7 @@ def _compute(
         number.setdefault(_transcript(job), len(number) + 1)
     bar = Progress(len(todo_scores) + len(todo_samples), n_participants, enabled=show_progress)
 
-    def commit(job: Job, result: ScoreResult | SampleResult) -> None:
+    def commit(job: Job[Any], result: ScoreResult | SampleResult) -> None:
         provenance = {"fingerprint": fingerprint, "tags": dict(job.request.tags)}
         store.put(job.key, job.mode, result, provenance, replace=fresh)
         bar.advance(result.tokens_evaluated, number[_transcript(job)], job.mode)
@@ -171,7 +171,7 @@ def _compute(
     return len(todo_scores) + len(todo_samples)
 
 
-def _transcript(job: Job) -> tuple[str, str, int]:
+def _transcript(job: Job[Any]) -> tuple[str, str, int]:
     rendered = job.rendered
     return (rendered.experiment, rendered.participant, rendered.session)
 
