@@ -39,7 +39,7 @@ class Trial:
         """The trial without its leading whitespace, span shifted to match (a response
         sits inside ``<<``/``>>``, so stripping never reaches it).
 
-        >>> Trial("\\n Go <<L>>", (6, 7), 0).lstripped()
+        >>> Trial("\\n Go <<L>>", (7, 8), 0).lstripped()
         Trial(text='Go <<L>>', span=(5, 6), choice=0)
         """
         text = self.text.lstrip()
