@@ -1,4 +1,4 @@
-"""The prompts of C4's designs (see /STUDY.md, "C4"), built from ``conf/hosting/``.
+"""The prompts of C4's designs (STUDY.md, "C4"), built from ``conf/hosting/``.
 
 For every target person p (its first session) of an experiment, in this order:
 
@@ -29,7 +29,9 @@ interleaved prompts); a target with fewer candidate partners than K - 1 gets no 
 of that K; both are logged with counts. Every prompt is cut to the preamble config's
 ``max_prompt_chars`` like any other (:func:`study.personas.truncate.cut_point`, never
 inside an open ``<<``); a probe whose probed response would be cut is not built.
-The result depends on the persons, the configs and ``seed``, not on the input order.
+Which prompts exist and what they read depends on the persons, the configs and ``seed``,
+not on the input order (except which persons are targets when ``hosting.targets`` keeps
+the first N of each experiment).
 """
 
 from __future__ import annotations
@@ -211,36 +213,39 @@ def profile_prompts(setting: Setting, target: Participant, short: Counter) -> li
         return []
     donor = setting.donors.of(target)
     slots = {OWN: target} | ({OTHER: donor} if donor is not None else {})
-    # The donor never partners its recipient: `own` and `other` then share their
-    # partners, and no co-hosted prompt shows one person twice.
-    exclude = {donor.person} if donor is not None else set()
     alone = [profile_prompt(setting, target, [s], 0, slot=name) for name, s in slots.items()]
     cohosted: list[HostedPrompt] = []
     used: dict[Person, Participant] = {}  # the partners, in order of first use
+    for k, rule, chosen in partner_sets(setting, target, donor, short):
+        used.update((p.person, p) for p in chosen if p.person not in used)
+        for position in setting.cfg.positions:
+            where = 0 if position == "first" else k - 1
+            for name, source in slots.items():
+                order = [source, *chosen] if position == "first" else [*chosen, source]
+                cohosted.append(
+                    profile_prompt(
+                        setting, target, order, where, slot=name, position=position, partners=rule
+                    )
+                )
+    alone += [profile_prompt(setting, target, [p], 0, slot=PARTNER) for p in used.values()]
+    return alone + cohosted
+
+
+def partner_sets(
+    setting: Setting, target: Participant, donor: Participant | None, short: Counter
+) -> list[tuple[int, str, tuple[Participant, ...]]]:
+    """(K, rule, the K - 1 partners) for each K > 1 and rule; a K with too few candidates
+    is left out and counted in ``short``. The donor never partners its recipient, so
+    that `own` and `other` share their partners and no prompt shows one person twice."""
+    exclude = {donor.person} if donor is not None else set()
+    sets = []
     for k in (k for k in setting.cfg.ks if k > 1):
         if len(setting.partners.candidates(target, exclude)) < k - 1:
             short[(target.experiment, k)] += 1
             continue
         for rule in setting.cfg.partners:
-            chosen = setting.partners.pick(target, rule, k - 1, exclude) or ()
-            used.update((p.person, p) for p in chosen if p.person not in used)
-            for position in setting.cfg.positions:
-                for name, source in slots.items():
-                    order = [source, *chosen] if position == "first" else [*chosen, source]
-                    where = 0 if position == "first" else k - 1
-                    cohosted.append(
-                        profile_prompt(
-                            setting,
-                            target,
-                            order,
-                            where,
-                            slot=name,
-                            position=position,
-                            partners=rule,
-                        )
-                    )
-    alone += [profile_prompt(setting, target, [p], 0, slot=PARTNER) for p in used.values()]
-    return alone + cohosted
+            sets.append((k, rule, setting.partners.pick(target, rule, k - 1, exclude) or ()))
+    return sets
 
 
 def interleaved_prompts(setting: Setting, target: Participant) -> list[HostedPrompt]:
@@ -328,8 +333,9 @@ def hosted_prompts(
     options: OptionsOf,
 ) -> list[HostedPrompt]:
     """Every C4 prompt of every target (see the module doc), target-major: all prompts
-    of the first target, then the next. ``options`` gives a participant's option set
-    (None: not a discrete choice, no probes)."""
+    of the first target, then the next. Targets are the persons' first sessions (the
+    first ``hosting.targets`` of each experiment, all when null); ``options`` gives a
+    participant's option set (None: not a discrete choice, no probes)."""
     check_hosting(cfg_hosting)
     preamble = (
         preamble_config if isinstance(preamble_config, Preamble) else Preamble(preamble_config)
@@ -348,10 +354,11 @@ def hosted_prompts(
     )
     short: Counter = Counter()
     prompts = []
-    for target in targets_of(persons, cfg_hosting.targets):
+    targets = targets_of(persons, cfg_hosting.targets)
+    for target in targets:
         prompts += profile_prompts(setting, target, short)
         prompts += interleaved_prompts(setting, target)
-    _log_gaps(setting, targets_of(persons, cfg_hosting.targets), short)
+    _log_gaps(setting, targets, short)
     return prompts
 
 
@@ -364,7 +371,7 @@ def _log_gaps(setting: Setting, targets: Sequence[Participant], short: Counter) 
     for (experiment, k), n in sorted(short.items()):
         log.warning(
             "hosting: %s: %d targets have fewer than %d candidate partners (a preamble that "
-            "differs from theirs): no K=%d prompts for them",
+            "differs from theirs, not their donor): no K=%d prompts for them",
             experiment,
             n,
             k - 1,

@@ -342,3 +342,20 @@ def test_any_small_experiment_gives_consistent_prompts(persons, seed, limit) -> 
     if len(people) > 1:
         paired = {p.target for p in prompts if p.design == INTERLEAVED}
         assert paired == {p.participant for p in people}
+
+
+def test_targets_keeps_the_first_persons_of_each_experiment_and_all_still_partner() -> None:
+    hosting, preamble = configs()
+    people = list(slice_people(6))
+    few = dataclasses.replace(hosting, targets=2)
+    prompts = hosted_prompts(people, few, preamble, seed=0, options=options_for)
+    firsts = defaultdict(list)
+    for p in people:
+        if p.session == 0 and len(firsts[p.experiment]) < 2:
+            firsts[p.experiment].append(p.participant)
+    assert {(p.experiment, p.target) for p in prompts} == {
+        (e, t) for e, ts in firsts.items() for t in ts
+    }
+    owners = {o for p in prompts if p.design == INTERLEAVED for o in p.owners}
+    slots = {s for p in prompts for s in p.slots}
+    assert not (owners | slots) <= {t for ts in firsts.values() for t in ts}
