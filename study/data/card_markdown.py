@@ -65,12 +65,41 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         _options_sentence(card),
         "",
+        *_trials(card.get("trials")),
         "## Known quirks",
         "",
         *([f"- {quirk}" for quirk in card["quirks"]] or ["None noticed by the loader."]),
         "",
     ]
     return "\n".join(lines)
+
+
+def _trials(trials: dict[str, Any] | None) -> list[str]:
+    """The section on C4's trial cut (none on a card computed without it)."""
+    if trials is None:
+        return []
+    lines = [
+        "## How a trial is cut (C4 interleaving)",
+        "",
+        "An interleaved prompt alternates two persons' trials. A trial is the text from just "
+        "after one response's `>>` to the `>>` that closes the next response: it opens with "
+        "whatever the transcript says after the previous response and ends with its own "
+        "response. The first trial starts at the transcript's start and holds the "
+        f"instructions ({trials['first_trial_chars']} characters for participant "
+        f"`{trials['participant']}`); the text after the last response belongs to no trial "
+        "and is left out.",
+        "",
+    ]
+    if trials["example"] is not None:
+        lines += [
+            f"Participant `{trials['participant']}`'s second trial, as cut:",
+            "",
+            *[f"    {line}" for line in trials["example"].splitlines()],
+            "",
+        ]
+    after = trials["after_last"].strip()
+    lines += [f"Left out after the last response: {f'`{after}`' if after else 'nothing.'}", ""]
+    return lines
 
 
 def _stats_row(name: str, stats: dict[str, Any] | None) -> str:

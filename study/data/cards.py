@@ -18,6 +18,7 @@ import yaml
 
 from study.data.provenance import Provenance
 from study.data.tables import FIXED_PARTICIPANT_COLUMNS
+from study.hosting.trials import after_last, cut_trials
 
 # A discrete-choice experiment: nobody gives more distinct responses than this.
 MAX_DISCRETE_OPTIONS = 12
@@ -27,6 +28,8 @@ FIXED_OPTIONS_SHARE = 0.5
 TOP_VALUES = 12
 # Transcripts longer than this get a quirk line (they stress context windows).
 LONG_TRANSCRIPT_CHARS = 50_000
+# A trial example on a card keeps this many characters at each end.
+EXCERPT_CHARS = 300
 
 
 def compute_card(
@@ -35,8 +38,10 @@ def compute_card(
     choices: pl.LazyFrame,
     provenance: Provenance,
     quirks: list[str],
+    trials: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The card of one experiment from its rows of the two tables.
+    """The card of one experiment from its rows of the two tables (and ``trials``, its
+    first line's trial cut, :func:`trial_section`).
 
     Counts per participant are per person (all their sessions together); transcript
     lengths and profile fields are per session (a line of the input)."""
@@ -89,8 +94,32 @@ def compute_card(
         "options": options,
         "quirks": quirks,
     }
+    if trials is not None:
+        card["trials"] = trials
     card["quirks"] = sorted({*quirks, *derived_quirks(card)})
     return card
+
+
+def trial_section(transcript: str, spans: list[tuple[int, int]], participant: str) -> dict:
+    """How C4's interleaving cuts one transcript into trials (study.hosting.trials): the
+    first trial's length (it holds the instructions), the second trial's text (what
+    every later trial holds) and the text after the last response (which no trial holds).
+
+    >>> trial_section("Go <<L>> won. Go <<R>> lost.", [(5, 6), (19, 20)], "7")["example"]
+    ' won. Go <<R>>'
+    """
+    cut = cut_trials(transcript, spans)
+    return {
+        "participant": participant,
+        "first_trial_chars": len(cut[0].text) if cut else 0,
+        "example": _shortened(cut[1].text) if len(cut) > 1 else None,
+        "after_last": _shortened(after_last(transcript, spans)),
+    }
+
+
+def _shortened(text: str, keep: int = EXCERPT_CHARS) -> str:
+    """``text``, or its start and end around `` … `` when longer than 2 x ``keep``."""
+    return text if len(text) <= 2 * keep else f"{text[:keep]} … {text[-keep:]}"
 
 
 def derived_quirks(card: dict[str, Any]) -> list[str]:

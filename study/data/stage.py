@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ from tqdm import tqdm
 
 from study.atomic import StagedOutputs
 from study.config import Config
-from study.data.batches import iter_batches
+from study.data.batches import Batch, iter_batches
 from study.data.card_markdown import render_card
-from study.data.cards import compute_card, write_card_yaml
+from study.data.cards import compute_card, trial_section, write_card_yaml
 from study.data.figures import overview_figure
 from study.data.provenance import Provenance, psych201_provenance
 from study.data.reader import DEFAULT_MAX_LINE_BYTES, Quirks, ReadOptions
@@ -82,6 +83,7 @@ def compute_cards(loaded: Loaded, participants_path: Path, choices_path: Path) -
             choices,
             loaded.provenance(source),
             loaded.quirks.of(source.experiment),
+            trials=loaded.trials.get(source.experiment),
         )
         for source in loaded.experiments()
     ]
@@ -94,6 +96,22 @@ class Loaded:
         self.sources = sources
         self.quirks = quirks
         self.path_shown = path_shown
+        # Experiment -> how its first line's transcript is cut into trials (the card's
+        # C4 section), noted while loading.
+        self.trials: dict[str, dict[str, Any]] = {}
+
+    def note_trials(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """``batches``, unchanged, noting each experiment's first line's trial cut."""
+        for batch in batches:
+            experiment = batch.source.experiment
+            if batch.lines and experiment not in self.trials:
+                first = batch.responses.filter(pl.col("row") == 0)
+                self.trials[experiment] = trial_section(
+                    batch.lines[0].transcript,
+                    list(zip(first["start"], first["end"], strict=True)),
+                    batch.lines[0].participant,
+                )
+            yield batch
 
     def experiments(self) -> list[Source]:
         """The first source of each experiment, in load order."""
@@ -129,6 +147,7 @@ def load_into(cfg: Config, participants_path: Path, choices_path: Path, *, cards
     max_line = int(data.max_line_mb * (1 << 20)) or DEFAULT_MAX_LINE_BYTES
     sources = discover(data.path, limits)
     quirks = Quirks()
+    loaded = Loaded(sources, quirks, data.path)
     total = sum(s.size or 0 for s in sources) or None
     with tqdm(
         total=total, unit="B", unit_scale=True, desc="data", mininterval=1.0, disable=None
@@ -139,8 +158,9 @@ def load_into(cfg: Config, participants_path: Path, choices_path: Path, *, cards
             quirks=quirks if cards else None,
             progress=_ByteProgress(bar),
         )
-        write_tables(iter_batches(data.path, data.limit, options), participants_path, choices_path)
-    return Loaded(sources, quirks, data.path)
+        batches = iter_batches(data.path, data.limit, options)
+        write_tables(loaded.note_trials(batches), participants_path, choices_path)
+    return loaded
 
 
 class _ByteProgress:

@@ -39,6 +39,17 @@ class SimulatedEngineConfig(EngineConfig):
     sd_item: float = 0.4
     # Seeds the draw of the effects above (not the runs: each run has its own seed).
     seed: int = 0
+    # C4, hosted requests only (study.engines.simulated): the share of the partners'
+    # profile effects in a co-hosted target's log-odds (lambda, in [0, 1]) ...
+    hosting_leakage: float = 0.0
+    # ... the true CT/SS of interleaved pairs (the mean of a per-pair log-normal with
+    # log-sd hosting_crosstalk_sd) ...
+    hosting_crosstalk: float = 0.0
+    hosting_crosstalk_sd: float = 0.3
+    # ... the log-odds bonus of repeating one's own previous response (beta) ...
+    hosting_persistence: float = 1.0
+    # ... and the sd of per-response noise a co-hosted context adds (K > 1).
+    hosting_noise: float = 0.2
 
 
 @dataclass

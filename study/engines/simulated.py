@@ -14,6 +14,22 @@ human's response on a match and otherwise a uniformly drawn other option (or the
 empty string when no options are known). "Tokens" are whitespace-separated words: a
 fake count, for progress reporting only.
 
+Requests with a ``design`` tag (C4's hosted prompts, study.hosting) follow the hosting
+truth instead; every other request is answered as above. A span owned by person o at
+their choice k has log-odds
+
+- in the profile designs (``alone``, ``cohosted``, K profiles in slots s_1..s_K, the
+  target's slot t): ``mu + a_o + d_k + (1 - lam) g(o, s_t) + lam mean_{j != t} g(o, s_j)``
+  plus, for K > 1, a per-span N(0, ``hosting_noise``) draw (K = 1: ``g(o, s_1)`` alone),
+  where ``g(o, s) = b_q + c_oq`` for the persona ``q = "profile:" + s`` and ``lam`` is
+  ``hosting_leakage``: co-hosted, the target's log-odds mix its own profile's effect
+  with its partners';
+- in the designs without profiles (``interleaved``, ``solo``, ``probe``): that of the
+  `none` persona, ``mu + a_o + b_none + c_o,none + d_k``;
+
+and its option distribution adds persistence and cross-talk terms
+(:mod:`study.engines.simulated_hosting`, where the truth of CT/SS is derived).
+
 >>> from study.engines.base import ScoreRequest
 >>> engine = SimulatedEngine(SimulatedEngineConfig())
 >>> request = ScoreRequest("pick <<A>> then <<B>>", ((7, 8), (17, 18)),
@@ -44,6 +60,7 @@ from study.engines.base import (
 )
 from study.engines.config import EngineConfig, ModelConfig, SimulatedEngineConfig
 from study.engines.seeds import stable_int
+from study.engines.simulated_hosting import PROFILE_DESIGNS, Hosted, SpanOdds, span_odds
 from study.errors import ConfigError
 
 
@@ -111,6 +128,60 @@ class SimulatedEngine:
             item=self._draw(c.sd_item, "item", experiment, item),
         )
 
+    def profile_effect(self, experiment: str, participant: str, source: str) -> float:
+        """``g(p, s)``: the effect on person ``participant`` of showing the profile of
+        participant ``source`` (persona ``profile:SOURCE``)."""
+        effects = self.effects(experiment, participant, f"profile:{source}", 0)
+        return effects.persona + effects.person_persona
+
+    def crosstalk(self, experiment: str, owner: str, partner: str) -> float:
+        """The pair's true cross-talk ``ct``: ``hosting_crosstalk`` times a log-normal
+        factor of mean 1 (log-sd ``hosting_crosstalk_sd``), drawn per (owner, partner)."""
+        c = self.config
+        if c.hosting_crosstalk == 0.0:
+            return 0.0
+        sd = c.hosting_crosstalk_sd
+        factor = self._draw(sd, "crosstalk", experiment, owner, partner)
+        return c.hosting_crosstalk * math.exp(factor - sd * sd / 2)
+
+    def hosted_logits(self, hosted: Hosted, tags: Tags) -> list[float]:
+        """The true log-odds of the human response at each span of a hosted request
+        (see the module docstring); ``tags`` seed the co-hosted noise."""
+        c = self.config
+        logits = []
+        mixed: dict[str, float] = {}  # owner -> the profiles' mixed effect
+        for i, (owner, k) in enumerate(zip(hosted.owners, hosted.choices, strict=True)):
+            if hosted.design not in PROFILE_DESIGNS:
+                logits.append(self.effects(hosted.experiment, owner, "none", k).logit)
+                continue
+            if owner not in mixed:
+                mixed[owner] = self._mixed_profiles(hosted, owner)
+            base = self.effects(hosted.experiment, owner, "none", k)
+            logit = base.mu + base.person + base.item + mixed[owner]
+            if len(hosted.slots) > 1:
+                logit += self._draw(c.hosting_noise, "hosting_noise", *tags, i)
+            logits.append(logit)
+        return logits
+
+    def _mixed_profiles(self, hosted: Hosted, owner: str) -> float:
+        effects = [self.profile_effect(hosted.experiment, owner, s) for s in hosted.slots]
+        target = effects.pop(hosted.target_slot)
+        if not effects:
+            return target
+        lam = self.config.hosting_leakage
+        return (1.0 - lam) * target + lam * sum(effects) / len(effects)
+
+    def _hosted_odds(self, request: ScoreRequest | SampleRequest) -> list[SpanOdds]:
+        hosted = Hosted.of(request.tags, len(request.spans))
+        return span_odds(
+            hosted,
+            self.hosted_logits(hosted, request.tags),
+            _responses(request.prompt, request.spans),
+            request.options,
+            self.config.hosting_persistence,
+            lambda owner, partner: self.crosstalk(hosted.experiment, owner, partner),
+        )
+
     def _match_probabilities(self, tags: Tags, n_choices: int) -> list[float]:
         who = dict(tags)
         missing = {"experiment", "participant", "persona"} - who.keys()
@@ -123,6 +194,9 @@ class SimulatedEngine:
 
     def score(self, requests: Sequence[ScoreRequest]) -> Iterator[ScoreResult]:
         for request in requests:
+            if _is_hosted(request.tags):
+                yield self._hosted_result(request)
+                continue
             p_match = self._match_probabilities(request.tags, len(request.spans))
             responses = _responses(request.prompt, request.spans)
             option_probs = None
@@ -143,15 +217,40 @@ class SimulatedEngine:
                 dropped_tokens=(0,) * len(p_match),
             )
 
+    def _hosted_result(self, request: ScoreRequest) -> ScoreResult:
+        odds = self._hosted_odds(request)
+        n_words = self.count_tokens(request.prompt)
+        return ScoreResult(
+            nll=tuple(-math.log(o.p_human) for o in odds),
+            n_tokens=tuple(
+                max(1, self.count_tokens(r)) for r in _responses(request.prompt, request.spans)
+            ),
+            option_probs=None if request.options is None else tuple(o.options or {} for o in odds),
+            tokens_evaluated=n_words,
+            prompt_tokens=n_words,
+            dropped_tokens=(0,) * len(odds),
+        )
+
     def sample(self, requests: Sequence[SampleRequest]) -> Iterator[SampleResult]:
         for request in requests:
-            p_match = self._match_probabilities(request.tags, len(request.spans))
+            dists: Sequence[dict[str, float] | None]
+            if _is_hosted(request.tags):
+                odds = self._hosted_odds(request)
+                p_match = [o.p_human for o in odds]
+                dists = [o.options for o in odds]
+            else:
+                p_match = self._match_probabilities(request.tags, len(request.spans))
+                dists = [None] * len(p_match)
             rng = np.random.default_rng(request.seed)
             options = request.options or ((),) * len(request.spans)
             sampled = []
-            for response, choices, p in zip(
-                _responses(request.prompt, request.spans), options, p_match, strict=True
+            for response, choices, p, dist in zip(
+                _responses(request.prompt, request.spans), options, p_match, dists, strict=True
             ):
+                if dist and response in dist:
+                    # Hosted, with an option distribution: draw from it.
+                    sampled.append(_draw_option(rng, dist))
+                    continue
                 others = [o for o in choices if o != response]
                 if rng.random() < p:
                     sampled.append(response)
@@ -174,6 +273,15 @@ def _responses(prompt: str, spans: Sequence[Span]) -> list[str]:
     return [prompt[start:end] for start, end in spans]
 
 
+def _is_hosted(tags: Tags) -> bool:
+    return any(name == "design" for name, _ in tags)
+
+
+def _draw_option(rng: np.random.Generator, dist: Mapping[str, float]) -> str:
+    options = list(dist)
+    return options[int(rng.choice(len(options), p=np.array([dist[o] for o in options])))]
+
+
 def _option_distribution(response: str, options: Sequence[str], p_match: float) -> dict[str, float]:
     """P(match) for the human's response, the rest shared equally by the other options
     (uniform when the human's response is not among them)."""
@@ -189,7 +297,19 @@ def build(engine: EngineConfig, model: ModelConfig) -> SimulatedEngine:
     if not isinstance(engine, SimulatedEngineConfig):
         # Built from plain EngineConfig(name="simulated"): use the default truth.
         engine = SimulatedEngineConfig()
-    for name in ("sd_person", "sd_persona", "sd_person_persona", "sd_item"):
+    for name in (
+        "sd_person",
+        "sd_persona",
+        "sd_person_persona",
+        "sd_item",
+        "hosting_crosstalk",
+        "hosting_crosstalk_sd",
+        "hosting_noise",
+    ):
         if getattr(engine, name) < 0:
             raise ConfigError(f"engine.{name} must be >= 0, got {getattr(engine, name)}")
+    if not 0.0 <= engine.hosting_leakage <= 1.0:
+        raise ConfigError(
+            f"engine.hosting_leakage is a mixing weight in [0, 1], got {engine.hosting_leakage}"
+        )
     return SimulatedEngine(engine)

@@ -71,18 +71,26 @@ class Preamble:
             self._sources[experiment] = {f: tuple(keys) for f, keys in by_field.items()}
         return self._sources[experiment]
 
-    def lines(self, experiment: str, profile: Mapping[str, ProfileValue]) -> list[tuple[str, str]]:
-        """(question, answer) for each field the participant has, in the configured order."""
+    def answers(
+        self, experiment: str, profile: Mapping[str, ProfileValue]
+    ) -> list[tuple[FieldRule, ProfileValue, str]]:
+        """(field, the profile value read, its written answer) for each field the
+        participant has, in the configured order (C4's partner distances compare them)."""
         sources = self.sources(experiment)
-        pairs = []
+        found = []
         for rule in self.rules:
             present = [key for key in sources[rule.name] if key in profile]
             if not present:
                 continue
-            answer = rule.write(profile[present[-1]])
+            value = profile[present[-1]]
+            answer = rule.write(value)
             if answer is not None:
-                pairs.append((rule.question, answer))
-        return pairs
+                found.append((rule, value, answer))
+        return found
+
+    def lines(self, experiment: str, profile: Mapping[str, ProfileValue]) -> list[tuple[str, str]]:
+        """(question, answer) for each field the participant has, in the configured order."""
+        return [(rule.question, answer) for rule, _, answer in self.answers(experiment, profile)]
 
     def text(self, experiment: str, profile: Mapping[str, ProfileValue]) -> str:
         """The preamble, each pair followed by a blank line; '' when there is none."""
