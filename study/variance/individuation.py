@@ -457,28 +457,27 @@ def marginal_loglik(cells: MeanCells, theta, weight, tau2):
     )
 
 
-def draw_group_effects(
-    cells: MeanCells,
-    *,
-    theta: np.ndarray,
-    tau2: np.ndarray,
-    between: np.ndarray,
-    within: np.ndarray,
+def normal_draw(
+    prior_mean: np.ndarray | float,
+    prior_var: np.ndarray | float,
+    total_weight: np.ndarray | float,
+    weighted_sum: np.ndarray | float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """One draw of each group's effect per posterior draw, from its exact conditional
-    distribution given the draw's ``theta``, ``tau2``, ``between`` and ``within`` SDs
-    (each shaped ``(chain, draw, group)``): normal with precision ``1 / tau**2 + W`` and
-    mean ``(theta / tau**2 + sum w_p y_p)`` over that precision, ``w_p`` being one over
-    ``between**2 + within**2 / n_p`` (the counterpart of :func:`marginal_loglik`)."""
-    n_groups = between.shape[-1]
-    membership = np.eye(n_groups)[cells.group]  # cells x groups, for the group sums
-    weight = 1.0 / (between[..., cells.group] ** 2 + within[..., cells.group] ** 2 / cells.n)
-    total_weight = (weight * cells.count) @ membership
-    weighted_sum = (weight * cells.sum) @ membership
-    precision = 1.0 / tau2 + total_weight
-    centre = (theta / tau2 + weighted_sum) / precision
-    return centre + rng.standard_normal(centre.shape) / np.sqrt(precision)
+    """One draw (per element) of a normal mean from its exact conditional distribution:
+    prior ``N(prior_mean, prior_var)``, observations of precisions ``w_p`` summing to
+    ``total_weight`` with ``weighted_sum = sum w_p y_p``; the posterior is normal with
+    precision ``1 / prior_var + total_weight`` and mean ``(prior_mean / prior_var +
+    weighted_sum)`` over that precision. Arrays broadcast.
+
+    >>> rng = np.random.default_rng(0)
+    >>> draws = normal_draw(np.zeros(20000), 1.0, 3.0, 6.0, rng)  # posterior N(1.5, 0.25)
+    >>> round(float(draws.mean()), 1), round(float(draws.std()), 1)
+    (1.5, 0.5)
+    """
+    precision = 1.0 / prior_var + total_weight
+    centre = (prior_mean / prior_var + weighted_sum) / precision
+    return centre + rng.standard_normal(np.shape(centre)) / np.sqrt(precision)
 
 
 def _add_experiment_means(
@@ -486,17 +485,20 @@ def _add_experiment_means(
 ) -> xr.DataTree:
     """Draw each group's (experiment's, in one contrast) mean benefit ``theta_experiment``
     from its exact conditional distribution given the sampled theta, tau and SDs, per
-    posterior draw (:func:`draw_group_effects`). Labels each group with its contrast and
+    posterior draw (:func:`normal_draw`). Labels each group with its contrast and
     experiment (coordinates ``group_contrast``, ``group_experiment``)."""
     posterior = tree["posterior"].to_dataset()
-    effect = draw_group_effects(
-        cells,
-        theta=posterior["theta"].values[..., layout.contrast_index],
-        tau2=posterior["tau"].values[..., layout.contrast_index] ** 2,
-        between=posterior["sigma_between"].values,
-        within=posterior["sigma_within"].values,
-        rng=np.random.default_rng([seed, 11]),
-    )
+    rng = np.random.default_rng([seed, 11])
+    between = posterior["sigma_between"].values
+    within = posterior["sigma_within"].values
+    n_groups = between.shape[-1]
+    tau2 = posterior["tau"].values[..., layout.contrast_index] ** 2
+    theta = posterior["theta"].values[..., layout.contrast_index]
+    membership = np.eye(n_groups)[cells.group]  # cells x groups, for the group sums
+    weight = 1.0 / (between[..., cells.group] ** 2 + within[..., cells.group] ** 2 / cells.n)
+    total_weight = (weight * cells.count) @ membership
+    weighted_sum = (weight * cells.sum) @ membership
+    effect = normal_draw(theta, tau2, total_weight, weighted_sum, rng)
     posterior["theta_experiment"] = (("chain", "draw", "group"), effect)
     posterior = posterior.assign_coords(
         group_contrast=("group", layout.contrasts),
