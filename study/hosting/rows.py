@@ -25,10 +25,11 @@ def person_rows(
     source: Source,
     *,
     nonnegative: bool = False,
+    keys: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """``experiment`` and ``person`` as text and the ``numeric`` columns as Float64, in
-    input order; every value present, every number finite (and, with ``nonnegative``,
-    at least 0).
+    """``experiment``, ``person`` and the further ``keys`` as text and the ``numeric``
+    columns as Float64, in input order; every value present, every number finite (and,
+    with ``nonnegative``, at least 0).
 
     >>> frame = pd.DataFrame({"experiment": ["e"], "person": [7], "x": [1]})
     >>> person_rows(frame, ["x"], Source()).row(0)
@@ -37,8 +38,8 @@ def person_rows(
     Traceback (most recent call last):
     study.errors.StudyInputError: probes.parquet:1: participant '7', field 'x': x -1.0 is negative
     """
-    keys = [EXPERIMENT, PERSON]
-    frame = to_polars(data, [*keys, *numeric], source)
+    text = [EXPERIMENT, PERSON, *keys]
+    frame = to_polars(data, [*text, *numeric], source)
     for name in frame.columns:
         bad = first_bad_row(frame[name].is_null().to_numpy())
         if bad is not None:
@@ -65,6 +66,4 @@ def person_rows(
                 column=name,
             )
         values[name] = number
-    return frame.with_columns(
-        pl.col(EXPERIMENT).cast(pl.String), pl.col(PERSON).cast(pl.String), **values
-    )
+    return frame.with_columns(*(pl.col(name).cast(pl.String) for name in text), **values)

@@ -98,6 +98,48 @@ def test_no_leakage_is_not_mistaken_for_some() -> None:
     assert (table["upper"] < 0.3).all()
 
 
+def option_rows(leakage: float, *, options: int = 4, noise: float = 0.2, seed: int = 0):
+    """Rows as the simulated engine gives them, one per (span, option coordinate): each
+    span moves only the human option's centred log-odds, ``v`` the centred indicator of
+    that option, so ``x = u_p v`` and ``y = (leakage u_p + e) v``, ``e ~ N(0, noise)``
+    shared by the span's coordinates; ``u_p`` the person's partner-minus-own profile
+    effect."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for experiment in ("e1", "e2", "e3"):
+        for person in range(20):
+            u = rng.normal(0.0, 0.7)
+            for span in range(10):
+                v = np.full(options, -1.0 / options)
+                v[rng.integers(options)] += 1.0
+                y = (leakage * u + rng.normal(0.0, noise)) * v
+                keys = {"experiment": experiment, "person": person, "span": span}
+                parts.append(pd.DataFrame({**keys, "x": u * v, "y": y}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_spans_enter_as_one_observation_each() -> None:
+    """With a span column, a span's coordinates collapse to their projection on x: the
+    same slopes, one observation per span, and sigma_y the per-span noise along x
+    (``noise * |v|``, ``|v|**2 = 1 - 1 / options``)."""
+    rows = option_rows(0.3, seed=8)
+    frame = person_rows(rows, ["x", "y"], Source(), keys=["span"])
+    by_span = person_statistics(frame)
+    by_row = person_statistics(frame.drop("span"))
+    for column in ("sxx", "sxy"):
+        np.testing.assert_allclose(by_span[column].to_numpy(), by_row[column].to_numpy())
+    assert (by_span["n"] == 10).all() and (by_row["n"] == 40).all()
+    fitted = fit_leakage(rows, seed=9, **SAMPLING)
+    assert fitted.passed
+    table = fitted.table.set_index("experiment")
+    assert ((table["lower"] <= 0.3) & (table["upper"] >= 0.3)).all()
+    assert table.loc["e2", "n_rows"] == 20 * 10
+    sigma_y = fitted.tree["posterior"]["sigma_y"]
+    low, high = np.quantile(sigma_y.values.reshape(-1, 3), [0.03, 0.97], axis=0)
+    per_span = 0.2 * np.sqrt(0.75)
+    assert ((low <= per_span) & (high >= per_span)).all()
+
+
 def small_design(seed: int = 4) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows of 2 experiments (2 and 3 persons, 3 to 5 rows each) and their kept stats."""
     rng = np.random.default_rng(seed)
