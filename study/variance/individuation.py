@@ -26,6 +26,10 @@ Reported: the pooled benefit (``theta``, the population mean over experiments) a
 experiment's ``theta_e``, with 94% intervals and the probabilities of exceeding the
 region of practical equivalence ``[-rope, rope]`` on either side.
 
+Other contrasts (C4's interleaved vs solo, alone vs co-hosted) come through
+``individuation(..., contrasts={name: (worse, better)})``: any persona labels, each
+contrast being ``NLL(worse) - NLL(better)``; rows under other personas are ignored.
+
 An experiment that cannot inform a contrast is left out of it, with a line in the
 result's ``notes``: no rows under one of its conditions (no profile fields, so no `own`
 prompt; no donor with a different preamble, so no `other`), no participant under both,
@@ -40,6 +44,7 @@ likelihood would be infinite. The posterior's per-experiment quantities run over
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,10 +108,14 @@ class IndividuationResult:
 
 
 def choice_table(
-    data: pd.DataFrame | pl.DataFrame, columns: Columns, source: Source
+    data: pd.DataFrame | pl.DataFrame,
+    columns: Columns,
+    source: Source,
+    conditions: Sequence[str] = CONDITIONS,
 ) -> pl.DataFrame:
     """Validated wide table: one row per choice (experiment, participant, session, index),
-    one NLL column per condition present; ``session`` is 0 when the data has none."""
+    one NLL column per condition (persona) of ``conditions`` present; rows under other
+    personas are dropped; ``session`` is 0 when the data has none."""
     has_session = columns.session in data.columns
     wanted = columns.all() + ([columns.session] if has_session else [])
     frame = to_polars(data, wanted, source).with_row_index("_row")
@@ -132,7 +141,7 @@ def choice_table(
         pl.col(columns.experiment).cast(pl.String),
         pl.col(columns.participant).cast(pl.String),
         pl.col(columns.persona).cast(pl.String),
-    ).filter(pl.col(columns.persona).is_in(list(CONDITIONS)))
+    ).filter(pl.col(columns.persona).is_in(list(conditions)))
     keys = [
         columns.experiment,
         columns.participant,
@@ -161,14 +170,16 @@ def _spread(values: pl.Series) -> float:
     return float(sd) if isinstance(sd, int | float) else 0.0
 
 
-def _participant_stats(wide: pl.DataFrame, columns: Columns) -> tuple[pl.DataFrame, list[str]]:
+def _participant_stats(
+    wide: pl.DataFrame, columns: Columns, contrasts: Mapping[str, tuple[str, str]]
+) -> tuple[pl.DataFrame, list[str]]:
     """Per contrast and person (all their sessions): choices, mean and sum of squares of
     the contrast, and the contrast's per-choice SD; with the notes on experiments left
     out (see the module docstring)."""
     parts, notes = [], []
     person = [columns.experiment, columns.participant]
     experiments = sorted(set(wide[columns.experiment].to_list()))
-    for name, (worse, better) in CONTRASTS.items():
+    for name, (worse, better) in contrasts.items():
         if worse not in wide.columns or better not in wide.columns:
             continue
         diff = (pl.col(worse) - pl.col(better)).alias("d")
@@ -205,9 +216,12 @@ def _participant_stats(wide: pl.DataFrame, columns: Columns) -> tuple[pl.DataFra
                 )
             )
     if not parts:
+        asked = " or ".join(
+            f"{name} ({worse!r} vs {better!r})" for name, (worse, better) in contrasts.items()
+        )
         raise ConfigError(
-            "no contrast can be formed: need personas 'own' and 'none' or 'other' scored "
-            "for the same participants" + "".join(f"; {note}" for note in notes)
+            f"no contrast can be formed: need, for the same participants, rows under both "
+            f"personas of {asked}" + "".join(f"; {note}" for note in notes)
         )
     return pl.concat(parts).sort(["contrast", *person]), notes
 
@@ -223,9 +237,35 @@ def _missing_reason(
     return f"no choice is scored under both {worse!r} and {better!r}"
 
 
+def _checked_contrasts(
+    contrasts: Mapping[str, tuple[str, str]] | None,
+) -> dict[str, tuple[str, str]]:
+    """The contrasts to fit (default :data:`CONTRASTS`), each a pair of two different
+    persona labels."""
+    if contrasts is None:
+        return dict(CONTRASTS)
+    if not contrasts:
+        raise ConfigError("contrasts is empty: name at least one (worse, better) pair")
+    checked = {}
+    for name, pair in contrasts.items():
+        if (
+            not isinstance(pair, tuple | list)
+            or len(pair) != 2
+            or not all(isinstance(label, str) for label in pair)
+            or pair[0] == pair[1]
+        ):
+            raise ConfigError(
+                f"contrast {name!r} must be a pair of two different persona labels "
+                f"(worse, better), got {pair!r}"
+            )
+        checked[str(name)] = (pair[0], pair[1])
+    return checked
+
+
 def individuation(
     data: pd.DataFrame | pl.DataFrame,
     *,
+    contrasts: Mapping[str, tuple[str, str]] | None = None,
     columns: Columns | None = None,
     rope: float = 0.01,
     prob: float = 0.94,
@@ -242,33 +282,40 @@ def individuation(
     first_line: int = 1,
 ) -> IndividuationResult:
     """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats). A fit
-    that fails the gate is resampled up to ``retries`` times, as in :func:`fit`."""
+    that fails the gate is resampled up to ``retries`` times, as in :func:`fit`.
+
+    ``contrasts`` maps a contrast's name to its ``(worse, better)`` persona labels, the
+    contrast being ``NLL(worse) - NLL(better)`` per choice (default :data:`CONTRASTS`:
+    the profile and person-specific benefits); only rows under those personas are read.
+    """
     columns = columns or Columns()
     if rope < 0:
         raise ConfigError(f"rope must be non-negative, got {rope}")
-    wide = choice_table(data, columns, Source(source, first_line))
-    stats, notes = _participant_stats(wide, columns)
+    chosen = _checked_contrasts(contrasts)
+    conditions = list(dict.fromkeys(label for pair in chosen.values() for label in pair))
+    wide = choice_table(data, columns, Source(source, first_line), conditions)
+    stats, notes = _participant_stats(wide, columns, chosen)
     groups = stats.select("contrast", columns.experiment).unique(maintain_order=True)
     group_contrasts = groups["contrast"].to_list()
     group_experiments = groups[columns.experiment].to_list()
-    contrasts = list(dict.fromkeys(group_contrasts))
+    fitted = list(dict.fromkeys(group_contrasts))  # the contrasts that kept an experiment
     group_keys = list(zip(group_contrasts, group_experiments, strict=True))
     position = {key: g for g, key in enumerate(group_keys)}
     group = np.array(
         [position[key] for key in zip(stats["contrast"], stats[columns.experiment], strict=True)]
     )
     # The contrast each group belongs to, for its theta and tau.
-    group_contrast = np.array([contrasts.index(c) for c in group_contrasts])
+    group_contrast = np.array([fitted.index(c) for c in group_contrasts])
     n = stats["n"].to_numpy().astype(np.float64)
     scale = np.array(
-        [max(float(stats.filter(pl.col("contrast") == c)["sd"][0]), 1e-6) for c in contrasts]
+        [max(float(stats.filter(pl.col("contrast") == c)["sd"][0]), 1e-6) for c in fitted]
     )
     n_groups = len(group_keys)
     dof = np.bincount(group, weights=n - 1.0, minlength=n_groups)
     ss = np.bincount(group, weights=stats["ss"].to_numpy(), minlength=n_groups)
     cells = mean_cells(stats["mean"].to_numpy(), n, group)
     coords = {
-        "contrast": contrasts,
+        "contrast": fitted,
         "group": [f"{c}/{e}" for c, e in group_keys],
     }
     with pm.Model(coords=coords) as model:
@@ -410,13 +457,35 @@ def marginal_loglik(cells: MeanCells, theta, weight, tau2):
     )
 
 
+def normal_draw(
+    prior_mean: np.ndarray | float,
+    prior_var: np.ndarray | float,
+    total_weight: np.ndarray | float,
+    weighted_sum: np.ndarray | float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One draw (per element) of a normal mean from its exact conditional distribution:
+    prior ``N(prior_mean, prior_var)``, observations of precisions ``w_p`` summing to
+    ``total_weight`` with ``weighted_sum = sum w_p y_p``; the posterior is normal with
+    precision ``1 / prior_var + total_weight`` and mean ``(prior_mean / prior_var +
+    weighted_sum)`` over that precision. Arrays broadcast.
+
+    >>> rng = np.random.default_rng(0)
+    >>> draws = normal_draw(np.zeros(20000), 1.0, 3.0, 6.0, rng)  # posterior N(1.5, 0.25)
+    >>> round(float(draws.mean()), 1), round(float(draws.std()), 1)
+    (1.5, 0.5)
+    """
+    precision = 1.0 / prior_var + total_weight
+    centre = (prior_mean / prior_var + weighted_sum) / precision
+    return centre + rng.standard_normal(np.shape(centre)) / np.sqrt(precision)
+
+
 def _add_experiment_means(
     tree: xr.DataTree, cells: MeanCells, layout: GroupLayout, seed: int
 ) -> xr.DataTree:
     """Draw each group's (experiment's, in one contrast) mean benefit ``theta_experiment``
     from its exact conditional distribution given the sampled theta, tau and SDs, per
-    posterior draw: normal with precision ``1 / tau**2 + W`` and mean ``(theta / tau**2 +
-    sum w_p y_p)`` over that precision. Labels each group with its contrast and
+    posterior draw (:func:`normal_draw`). Labels each group with its contrast and
     experiment (coordinates ``group_contrast``, ``group_experiment``)."""
     posterior = tree["posterior"].to_dataset()
     rng = np.random.default_rng([seed, 11])
@@ -429,9 +498,7 @@ def _add_experiment_means(
     weight = 1.0 / (between[..., cells.group] ** 2 + within[..., cells.group] ** 2 / cells.n)
     total_weight = (weight * cells.count) @ membership
     weighted_sum = (weight * cells.sum) @ membership
-    precision = 1.0 / tau2 + total_weight
-    centre = (theta / tau2 + weighted_sum) / precision
-    effect = centre + rng.standard_normal(centre.shape) / np.sqrt(precision)
+    effect = normal_draw(theta, tau2, total_weight, weighted_sum, rng)
     posterior["theta_experiment"] = (("chain", "draw", "group"), effect)
     posterior = posterior.assign_coords(
         group_contrast=("group", layout.contrasts),
