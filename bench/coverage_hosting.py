@@ -59,7 +59,7 @@ def one_dataset(cfg: Config, people: list, prompts: list, index: int, args) -> l
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = fit_leakage(
-            leakage_rows(scores).select("experiment", "person", "x", "y"),
+            leakage_rows(scores).select("experiment", "person", "span", "x", "y"),
             prob=PROB,
             draws=args.draws,
             tune=args.tune,
@@ -67,16 +67,14 @@ def one_dataset(cfg: Config, people: list, prompts: list, index: int, args) -> l
             seed=index,
         )
     seconds = time.perf_counter() - started
-    ratio, _ = crosstalk_ratio(
+    ratio = crosstalk_ratio(
         crosstalk_rows(scores).select("experiment", "person", "ct", "ss"),
         prob=PROB,
-        resamples=cfg.hosting.bootstrap,
-        seed=index,
     )
     rows = []
     for statistic, table, truth, passed in (
         ("leakage", fitted.table, leakage, fitted.passed),
-        ("crosstalk_ratio", ratio, crosstalk, True),
+        ("crosstalk_ratio", ratio.table, crosstalk, True),
     ):
         pooled = table[table["experiment"] == POOLED].iloc[0]
         rows.append(

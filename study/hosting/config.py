@@ -52,5 +52,3 @@ class HostingConfig:
     # CT/SS above `blend` fails. The ROPE of delta NLL is pipeline.rope.
     crosstalk_holds: float = 0.1
     blend: float = 0.25
-    # Bootstrap resamples for the CT/SS interval.
-    bootstrap: int = 2000

@@ -68,7 +68,6 @@ class FitSettings:
     seed: int = 0
     # ROPE of delta NLL and of the benefits, nats per choice (pipeline.rope).
     rope: float = 0.01
-    bootstrap: int = 2000
     # STUDY.md's thresholds (hosting.crosstalk_holds, hosting.blend).
     crosstalk_holds: float = 0.1
     blend: float = 0.25
@@ -143,18 +142,22 @@ def leakage_rows(scores: pl.DataFrame) -> pl.DataFrame:
         x = np.mean(np.stack(partners), axis=0) - target
         y = _log_odds(row) - target
         person = f"{row['experiment']}/{row['target']}"
+        # The span's coordinates are one observation to the estimator (study.hosting.
+        # leakage collapses them), so they share a key: the prompt, session and choice.
+        span = f"{row['name']}|{row['session']}|{row['choice']}"
         for coordinate, (xi, yi) in enumerate(zip(x, y, strict=True)):
             rows.append(
                 {
                     "experiment": row["experiment"],
                     "person": person,
+                    "span": span,
                     "k": row["k"],
                     "coordinate": coordinate,
                     "x": float(xi),
                     "y": float(yi),
                 }
             )
-    schema = {"experiment": pl.String, "person": pl.String, "k": pl.Int64}
+    schema = {"experiment": pl.String, "person": pl.String, "span": pl.String, "k": pl.Int64}
     return pl.DataFrame(
         rows, schema={**schema, "coordinate": pl.Int64, "x": pl.Float64, "y": pl.Float64}
     )
@@ -316,7 +319,7 @@ def _leakage_estimates(scores: pl.DataFrame, settings: FitSettings, out: _Collec
         out.notes.append("leakage: no co-hosted span has all of its alone baselines")
         return
     result = fit_leakage(
-        rows.select("experiment", "person", "x", "y"),
+        rows.select("experiment", "person", "span", "x", "y"),
         prob=PROB,
         draws=settings.draws,
         tune=settings.tune,
@@ -346,14 +349,12 @@ def _crosstalk_estimates(scores: pl.DataFrame, settings: FitSettings, out: _Coll
     if rows.height == 0:
         out.notes.append("cross-talk: no probe (no discrete-option experiment with pairs)")
         return
-    table, notes = crosstalk_ratio(
+    result = crosstalk_ratio(
         rows.select("experiment", "person", "ct", "ss"),
         prob=PROB,
-        resamples=settings.bootstrap,
-        seed=settings.seed,
     )
-    out.notes += notes
-    for row in table.to_dict("records"):
+    out.notes += result.notes
+    for row in result.table.to_dict("records"):
         out.add(
             "interleaved",
             row["experiment"],
@@ -418,7 +419,7 @@ class _Collector:
     notes: list[str] = field(default_factory=list)
 
     def add(self, design, experiment, statistic, estimate, lower, upper, persons, n, passed):
-        diagnostics = "passed" if passed else ("FAILED" if passed is False else "bootstrap")
+        diagnostics = "passed" if passed else ("FAILED" if passed is False else "no sampler (t interval)")
         verdict = row_verdict(statistic, lower, upper, self.settings)
         self.rows.append(
             {
@@ -451,6 +452,7 @@ def counts_of(scores: pl.DataFrame, samples: pl.DataFrame) -> dict[str, int]:
         "cohosted_prompts": scores.filter(pl.col("design") == COHOSTED)["name"].n_unique(),
         "cohosted_choices": scores.filter(pl.col("design") == COHOSTED).height,
         "interleaved_choices": scores.filter(pl.col("design") == INTERLEAVED).height,
+        "leakage_spans": leakage_rows(scores)["span"].n_unique(),
         "probes": scores.filter((pl.col("design") == PROBE) & pl.col("probed")).height,
         "sampled_rows": samples.height,
         "runs": int(samples["run"].n_unique()) if samples.height else 0,

@@ -160,8 +160,9 @@ def hosting(cfg: Config, root: Path) -> None:
     hosting, per model (study.hosting); with ``dry_run=true``, the plan only."""
     from study.pipeline.hosting_steps import hosting_fit_step, hosting_respond_step
 
+    # Every person of the data step: `hosting.targets` picks the targets among them,
+    # all of them can be partners, donors and interleaving partners.
     data, people = data_step(cfg, root)
-    people = _first_per_experiment(people, cfg.hosting.targets) if cfg.hosting.targets else people
     for model in models_of(cfg):
         responded = hosting_respond_step(cfg, root, data, people, engine=cfg.engine, model=model)
         fitted = hosting_fit_step(cfg, root, responded, model.name)
@@ -189,7 +190,6 @@ def hosting_dry_run(cfg: Config) -> None:
     from study.respond.dryrun import describe_plan
 
     people = load_people(Path(cfg.data.path), cfg.data.limit, cfg.pipeline.max_choices)
-    people = _first_per_experiment(people, cfg.hosting.targets) if cfg.hosting.targets else people
     prompts = hosted_prompts_of(cfg, people)
     for model in models_of(cfg):
         engine = build_engine(cfg.engine, model)

@@ -120,7 +120,6 @@ def hosting_fit_step(cfg: Config, root: Path, respond: StepOutput, label: str) -
         chains=cfg.pipeline.chains,
         seed=cfg.seed,
         rope=cfg.pipeline.rope,
-        bootstrap=cfg.hosting.bootstrap,
         crosstalk_holds=cfg.hosting.crosstalk_holds,
         blend=cfg.hosting.blend,
     )

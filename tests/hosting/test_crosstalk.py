@@ -1,4 +1,4 @@
-"""C4 cross-talk: CT/SS as a ratio of means with a person-clustered bootstrap."""
+"""C4 cross-talk: CT/SS as a ratio of means with a person-clustered t interval."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def probe_rows(
 
 def cluster_width(rows: pd.DataFrame, prob: float = 0.94) -> float:
     """The width of the normal interval from the delta method's person-clustered SE of
-    sum(ct) / sum(ss): what a bootstrap over persons should approximate."""
+    sum(ct) / sum(ss), written out here independently: what the t interval approaches
+    with many persons."""
     from scipy.stats import norm
 
     ratio = rows["ct"].sum() / rows["ss"].sum()
@@ -53,7 +54,7 @@ def rows() -> pd.DataFrame:
 
 
 def test_the_ratio_and_its_interval_recover_the_truth(rows: pd.DataFrame) -> None:
-    result = crosstalk_ratio(rows, seed=1)
+    result = crosstalk_ratio(rows)
     table = result.table.set_index("experiment")
     assert list(table.index) == ["(pooled)", "e1", "e2"]
     # Equal designs: the pooled ratio of means is the mean of the experiments' truths.
@@ -72,27 +73,42 @@ def test_the_ratio_and_its_interval_recover_the_truth(rows: pd.DataFrame) -> Non
 
 def test_the_interval_is_clustered_on_persons(rows: pd.DataFrame) -> None:
     """Its width matches the person-clustered delta-method SE, which is well above what
-    resampling probes one by one would give (persons differ much more than probes)."""
-    table = crosstalk_ratio(rows, seed=2).table.set_index("experiment")
+    treating probes one by one would give (persons differ much more than probes)."""
+    table = crosstalk_ratio(rows).table.set_index("experiment")
     for experiment in TRUTHS:
         subset = rows[rows["experiment"] == experiment]
         width = table.loc[experiment, "upper"] - table.loc[experiment, "lower"]
-        assert width == pytest.approx(cluster_width(subset), rel=0.15)
+        assert width == pytest.approx(cluster_width(subset), rel=0.02)
         by_probe = cluster_width(subset.assign(person=np.arange(len(subset))))
         assert width > 1.3 * by_probe
 
 
-def test_the_same_seed_gives_the_same_table(rows: pd.DataFrame) -> None:
-    first = crosstalk_ratio(rows, seed=5, resamples=500).table
-    pd.testing.assert_frame_equal(first, crosstalk_ratio(rows, seed=5, resamples=500).table)
-    other = crosstalk_ratio(rows, seed=6, resamples=500).table
-    pd.testing.assert_series_equal(first["estimate"], other["estimate"])
-    assert not np.allclose(first["lower"], other["lower"])
+def test_few_persons_get_intervals_that_cover_as_stated() -> None:
+    """With 4 persons per experiment (a quick run's size) and the simulated engine's
+    spread of persons (0.3), the 94% interval covers the truth in 90-98% of 300
+    simulated data sets (binomial SE about 1.4 points)."""
+    covered = []
+    for seed in range(300):
+        rows = probe_rows({"e": 0.2}, persons=4, spread=0.3, seed=seed)
+        table = crosstalk_ratio(rows).table
+        row = table.set_index("experiment").loc["e"]
+        covered.append(row["lower"] <= 0.2 <= row["upper"])
+    assert 0.90 <= np.mean(covered) <= 0.98
+
+
+def test_one_person_has_a_ratio_but_no_interval() -> None:
+    rows = probe_rows({"alone": 0.1}, persons=1, seed=4)
+    result = crosstalk_ratio(pd.concat([rows, probe_rows({"e": 0.2}, persons=5)]))
+    table = result.table.set_index("experiment")
+    assert np.isfinite(table.loc["alone", "estimate"])
+    assert table.loc["alone", ["lower", "upper"]].isna().all()
+    assert np.isfinite(table.loc["(pooled)", ["lower", "upper"]].to_numpy(dtype=float)).all()
+    assert any("'alone' has one person" in note for note in result.notes)
 
 
 def test_an_experiment_without_self_signal_has_no_ratio(rows: pd.DataFrame) -> None:
     silent = probe_rows({"silent": 0.1}, persons=5, seed=3).assign(ss=0.0)
-    result = crosstalk_ratio(pd.concat([rows, silent], ignore_index=True), resamples=300)
+    result = crosstalk_ratio(pd.concat([rows, silent], ignore_index=True))
     table = result.table.set_index("experiment")
     assert table.loc["silent", ["estimate", "lower", "upper"]].isna().all()
     assert table.loc["silent", "n_probes"] == 5 * PROBES
@@ -102,18 +118,6 @@ def test_an_experiment_without_self_signal_has_no_ratio(rows: pd.DataFrame) -> N
     everything = pd.concat([rows, silent])
     assert pooled["estimate"] == pytest.approx(everything["ct"].sum() / everything["ss"].sum())
     assert np.isfinite(pooled[["lower", "upper"]].to_numpy(dtype=float)).all()
-
-
-def test_resamples_without_self_signal_count_as_infinite() -> None:
-    """One person of three moved under self-swaps: about 30% of resamples miss them."""
-    rows = pd.DataFrame(
-        {"experiment": "e", "person": [1, 2, 3], "ct": [0.1, 0.2, 0.3], "ss": [1.0, 0.0, 0.0]}
-    )
-    result = crosstalk_ratio(rows, resamples=400)
-    row = result.table.set_index("experiment").loc["e"]
-    assert row["estimate"] == pytest.approx(0.6)
-    assert row["upper"] == np.inf and np.isfinite(row["lower"])
-    assert any("resamples have sum(ss) = 0" in note for note in result.notes)
 
 
 def test_a_negative_value_names_its_row_person_and_column(rows: pd.DataFrame) -> None:
@@ -133,7 +137,5 @@ def test_a_negative_value_names_its_row_person_and_column(rows: pd.DataFrame) ->
 def test_missing_columns_and_bad_settings_are_errors(rows: pd.DataFrame) -> None:
     with pytest.raises(StudyInputError, match="column 'ct' not found"):
         crosstalk_ratio(rows.drop(columns="ct"))
-    with pytest.raises(ConfigError, match="resamples"):
-        crosstalk_ratio(rows, resamples=0)
     with pytest.raises(ConfigError, match="prob"):
         crosstalk_ratio(rows, prob=1.5)
