@@ -12,21 +12,23 @@ Per experiment, and pooled over experiments (``'(pooled)'``), the ratio of means
 over all its probes (a probe whose own swap moved nothing still counts in the
 denominator, which a mean of per-probe ratios could not do). Its interval is clustered
 on persons (one person's probes share their partner and history): with ``z_p = ct_p -
-R * ss_p`` summed over person p's probes, the linearised variance of R is
+R * ss_p`` summed over person p's n probes, the linearised variance of R is
 
-    Var(R) = sum over experiments e of  n_e / (n_e - 1) * sum_p (z_p - mean_e z)^2 / SS^2
+    Var(R) = n / (n - 1) * sum_p (z_p - mean z)^2 / SS^2
 
-(``SS`` the total of ``ss``; one experiment alone for its own row, all of them for the
-pooled one, each experiment its own stratum), and the interval is R +- t * sqrt(Var(R))
-with Student's t on ``sum(n_e - 1)`` degrees of freedom, its lower end at 0 at the least.
-A percentile bootstrap over persons was tried first: with the 3 to 7 persons of a quick
-run its intervals were far too narrow (a resample of 3 persons has 10 distinct sums),
-whereas t's heavier tails keep close to 94% there (tests/hosting/test_crosstalk.py:
-90-98% at 4 persons; skewed person ratios cost a few points).
+over the row's n persons (one experiment's, or all of them for the pooled row), ``SS``
+the total of ``ss``, and the interval is R +- t * sqrt(Var(R)) with Student's t on
+n - 1 degrees of freedom, its lower end at 0 at the least. The pooled row treats every
+person as one cluster rather than stratifying by experiment: an experiment of one person
+adds to R but could add nothing to a stratified variance, and the bench found that to
+undercover. A percentile bootstrap over persons was tried first: with the 3 to 7 persons
+of a quick run its intervals were far too narrow (a resample of 3 persons has 10
+distinct sums); t's heavier tails keep close to 94% there (tests/hosting/
+test_crosstalk.py: 90-98% at 4 persons; bench/coverage_hosting.py end to end).
 
 An experiment whose ``sum(ss)`` is 0 has no ratio: NaN estimate and bounds, and a note;
 its probes still count in the pooled ratio. An experiment of one person has a ratio but
-no interval (NaN bounds, a note), and adds no degrees of freedom to the pooled row.
+no interval (NaN bounds, a note).
 """
 
 from __future__ import annotations
@@ -75,54 +77,43 @@ def crosstalk_ratio(
         .sort([EXPERIMENT, PERSON])
     )
     notes: list[str] = []
-    strata = [
-        (str(experiment), group)
+    records = [
+        _row(str(experiment), group, prob, notes)
         for (experiment,), group in persons.group_by(EXPERIMENT, maintain_order=True)
     ]
-    records = [_row(experiment, [group], prob, notes) for experiment, group in strata]
-    pooled = _row(POOLED, [group for _, group in strata], prob, notes)
+    pooled = _row(POOLED, persons, prob, notes)
     table = pd.DataFrame([pooled, *records])
     table["interval"] = f"{round(prob * 100)}% t interval, clustered on persons"
     return CrosstalkResult(table=table, notes=notes)
 
 
-def ratio_interval(strata: list[np.ndarray], prob: float) -> tuple[float, float, float]:
-    """(R, lower, upper) for strata of per-person (ct, ss) totals (module docstring);
-    NaN bounds without degrees of freedom, everything NaN when sum(ss) is 0.
+def ratio_interval(sums: np.ndarray, prob: float) -> tuple[float, float, float]:
+    """(R, lower, upper) from per-person (ct, ss) totals (module docstring); NaN bounds
+    for one person, everything NaN when sum(ss) is 0.
 
     >>> persons = np.array([[0.2, 1.0], [0.1, 1.0], [0.3, 1.0]])
-    >>> [round(v, 3) for v in ratio_interval([persons], 0.94)]
+    >>> [round(v, 3) for v in ratio_interval(persons, 0.94)]
     [0.2, 0.0, 0.425]
     """
-    ct = sum(float(s[:, 0].sum()) for s in strata)
-    ss = sum(float(s[:, 1].sum()) for s in strata)
+    ct, ss = (float(total) for total in sums.sum(axis=0))
     if ss <= 0:
         return np.nan, np.nan, np.nan
     ratio = ct / ss
-    variance, dof = 0.0, 0
-    for sums in strata:
-        n = sums.shape[0]
-        if n < 2:
-            continue
-        z = sums[:, 0] - ratio * sums[:, 1]
-        variance += n / (n - 1) * float(((z - z.mean()) ** 2).sum())
-        dof += n - 1
-    if dof == 0:
+    n = sums.shape[0]
+    if n < 2:
         return ratio, np.nan, np.nan
-    half = float(student_t.ppf(0.5 + prob / 2, dof)) * np.sqrt(variance) / ss
+    z = sums[:, 0] - ratio * sums[:, 1]
+    se = np.sqrt(n / (n - 1) * float(((z - z.mean()) ** 2).sum())) / ss
+    half = float(student_t.ppf(0.5 + prob / 2, n - 1)) * se
     return ratio, max(0.0, ratio - half), float(ratio + half)
 
 
 def _row(
-    experiment: str, groups: list[pl.DataFrame], prob: float, notes: list[str]
+    experiment: str, persons: pl.DataFrame, prob: float, notes: list[str]
 ) -> dict[str, object]:
     """One table row, with the notes a reader must know about it."""
-    strata = [group.select("ct", "ss").to_numpy() for group in groups]
-    ratio, lower, upper = ratio_interval(strata, prob)
-    counts = {
-        "n_persons": sum(g.height for g in groups),
-        "n_probes": int(sum(int(g["probes"].sum()) for g in groups)),
-    }
+    ratio, lower, upper = ratio_interval(persons.select("ct", "ss").to_numpy(), prob)
+    counts = {"n_persons": persons.height, "n_probes": int(persons["probes"].sum())}
     if np.isnan(ratio):
         notes.append(
             f"experiment {experiment!r}: sum(ss) is 0 (no swap of the target's own response "
