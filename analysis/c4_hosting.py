@@ -93,7 +93,7 @@ def forest_figure(table: pl.DataFrame, root: Path) -> Path | None:
         for m, model in enumerate(models):
             part = rows.filter(pl.col("model") == model)
             y = np.array([labels.index(e) for e in part["experiment"]]) + 0.25 * m
-            finite = part["lower"].is_finite() & part["upper"].is_finite()
+            finite = (part["lower"].is_finite() & part["upper"].is_finite()).fill_null(False)
             part, y = part.filter(finite), y[finite.to_numpy()]
             ax.errorbar(
                 part["estimate"],

@@ -226,7 +226,7 @@ def row_verdict(statistic: str, lower: float, upper: float, settings: FitSetting
     ('holds (below 0.1)', 'fails (personas blend: above 0.25)')
     """
     if not np.isfinite(lower) or not np.isfinite(upper):
-        return "no estimate"
+        return "no interval"
     if statistic in ("crosstalk_ratio", "leakage"):
         if lower > settings.blend:
             return f"fails (personas blend: above {settings.blend:g})"
