@@ -5,9 +5,9 @@ prompt of the shipped experiments (the quick slice: ``--persons`` per experiment
 first ``--choices`` choices) under a new draw of its effects (its seed is the data
 set's index) and a truth from a small grid of (leakage, cross-talk); the estimators run
 exactly as the pipeline runs them. Writes one row per data set, statistic and
-experiment to ``--out`` (CSV; a killed study resumes), prints the coverage and median absolute error per
-statistic and experiment (and pooled), and draws every pooled interval against its
-truth (``--figure``).
+experiment to ``--out`` (CSV; a killed study resumes), prints the coverage and median
+absolute error per statistic and experiment (and pooled), and draws every pooled
+interval against its truth (``--figure``).
 
     nice -n 10 .venv/bin/python bench/coverage_hosting.py --datasets 50 \
         --out results/coverage_hosting.csv --figure results/coverage_hosting.png

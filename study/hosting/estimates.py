@@ -419,7 +419,8 @@ class _Collector:
     notes: list[str] = field(default_factory=list)
 
     def add(self, design, experiment, statistic, estimate, lower, upper, persons, n, passed):
-        diagnostics = "passed" if passed else ("FAILED" if passed is False else "no sampler (t interval)")
+        # None: an estimate without a sampler (CT/SS's t interval), nothing to diagnose.
+        diagnostics = {True: "passed", False: "FAILED", None: "no sampler (t interval)"}[passed]
         verdict = row_verdict(statistic, lower, upper, self.settings)
         self.rows.append(
             {
