@@ -8,8 +8,9 @@ inside the ROPE and CT/SS's upper bound is below 0.1; fails when leakage or CT/S
 above 0.25). A fit that failed its diagnostics is marked FAILED and decides nothing.
 
 Reads the `hosting` manifests; writes tables/c4_hosting.{csv,md,tex},
-tables/c4_verdicts.{csv,md,tex} and figures/c4_hosting.{png,pdf},
-figures/c4_leakage.{png,pdf}. Run alone: python analysis/c4_hosting.py OUT
+tables/c4_verdicts, tables/c4_leakage_factors, tables/c4_cost (each .csv, .md, .tex)
+and figures/c4_hosting.{png,pdf}, figures/c4_leakage.{png,pdf}.
+Run alone: python analysis/c4_hosting.py OUT
 """
 
 from __future__ import annotations
@@ -54,6 +55,46 @@ def estimates_table(manifests: list[dict]) -> pl.DataFrame:
         table = pl.read_csv(_fit_folder(manifest) / "estimates.csv")
         frames.append(table.select(pl.lit(manifest["model"]["name"]).alias("model"), pl.all()))
     return pl.concat(frames, how="diagonal_relaxed")
+
+
+def factors_table(manifests: list[dict]) -> pl.DataFrame:
+    """Leakage per level of K, the target's position and the partner rule."""
+    frames = []
+    for manifest in manifests:
+        path = _fit_folder(manifest) / "factors.csv"
+        table = pl.read_csv(path, schema_overrides={"level": pl.String})
+        frames.append(table.select(pl.lit(manifest["model"]["name"]).alias("model"), pl.all()))
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def cost_table(manifests: list[dict]) -> pl.DataFrame:
+    """Per model and design: requests, scored choices, prompt tokens and tokens the
+    engine evaluated (one pass per request: their ratio is 1 unless a prompt outgrew
+    the context window and rolled)."""
+    frames = []
+    for manifest in manifests:
+        scores = pl.read_parquet(Path(manifest["steps"]["respond"]) / "scores.parquet")
+        requests = scores.group_by("request_key", "design").agg(
+            pl.len().alias("choices"),
+            pl.col("prompt_tokens").first(),
+            pl.col("tokens_evaluated").first(),
+        )
+        frames.append(
+            requests.group_by("design")
+            .agg(
+                pl.len().alias("requests"),
+                pl.col("choices").sum().alias("scored_choices"),
+                pl.col("prompt_tokens").sum(),
+                pl.col("tokens_evaluated").sum(),
+            )
+            .with_columns(
+                evaluated_per_prompt_token=pl.col("tokens_evaluated") / pl.col("prompt_tokens"),
+                evaluated_per_choice=pl.col("tokens_evaluated") / pl.col("scored_choices"),
+            )
+            .sort("design")
+            .select(pl.lit(manifest["model"]["name"]).alias("model"), pl.all())
+        )
+    return pl.concat(frames)
 
 
 def verdicts_table(manifests: list[dict]) -> pl.DataFrame:
@@ -161,6 +202,10 @@ def make(root: Path) -> list[Block]:
     verdicts = verdicts_table(manifests)
     write_table(table, root, "c4_hosting", "C4 estimates per model, design and experiment")
     write_table(verdicts, root, "c4_verdicts", "C4 verdict per model")
+    factors = factors_table(manifests)
+    write_table(factors, root, "c4_leakage_factors", "Leakage per co-hosting factor level")
+    cost = cost_table(manifests)
+    write_table(cost, root, "c4_cost", "Tokens evaluated per design")
     forest = forest_figure(table, root)
     scatter = leakage_figure(manifests, root)
     notes = sorted(
@@ -186,7 +231,19 @@ def make(root: Path) -> list[Block]:
     ]
     if notes:
         texts.append("Left out:\n" + "\n".join(f"- {note}" for note in notes))
-    more: list[Block] = [Table(table, "Every C4 estimate (94% intervals)")]
+    more: list[Block] = [
+        Table(table, "Every C4 estimate (94% intervals)"),
+        Table(
+            factors,
+            "Leakage λ at each level of K, the target's position and the partner rule "
+            "(pooled over experiments, 94% intervals)",
+        ),
+        Table(
+            cost,
+            "Cost: tokens the engine evaluated per design (one pass per prompt: about 1 "
+            "per prompt token)",
+        ),
+    ]
     if scatter is not None:
         more.append(
             Figure(
@@ -194,7 +251,12 @@ def make(root: Path) -> list[Block]:
                 "Leakage: co-hosted shift against the partners' shift, per option log-odds",
             )
         )
-    more.append(Text("Tables: `tables/c4_hosting.csv`, `tables/c4_verdicts.csv`."))
+    more.append(
+        Text(
+            "Tables: `tables/c4_hosting.csv`, `tables/c4_verdicts.csv`, "
+            "`tables/c4_leakage_factors.csv`, `tables/c4_cost.csv`."
+        )
+    )
     return section(
         root,
         "C4: hosting",

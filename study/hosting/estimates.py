@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from study.errors import ConfigError, StudyInputError
 from study.hosting.records import ALONE, COHOSTED, CROSS, INTERLEAVED, PROBE, SELF, SOLO
 from study.pipeline.evidence import Decision, decision_text, rope_verdict
 from study.variance.individuation import POOLED
@@ -60,6 +61,18 @@ COLUMNS = [
 ]
 
 
+FACTOR_COLUMNS = [
+    "factor",
+    "level",
+    "estimate",
+    "lower",
+    "upper",
+    "n_persons",
+    "n_spans",
+    "diagnostics",
+]
+
+
 @dataclass(frozen=True)
 class FitSettings:
     draws: int = 1000
@@ -76,6 +89,8 @@ class FitSettings:
 @dataclass
 class HostingEstimates:
     table: pd.DataFrame
+    # Leakage per level of K, position and partner rule (pooled over experiments).
+    factors: pd.DataFrame
     diagnostics: pd.DataFrame
     trees: dict[str, Any]
     counts: dict[str, int]
@@ -92,6 +107,7 @@ class HostingEstimates:
         from study.variance import save_tree
 
         self.table.to_csv(path_for("estimates.csv"), index=False, float_format="%.6g")
+        self.factors.to_csv(path_for("factors.csv"), index=False, float_format="%.6g")
         self.diagnostics.to_csv(path_for("diagnostics.csv"), index=False, float_format="%.6g")
         for name, tree in self.trees.items():
             save_tree(tree, path_for(f"{name}.nc"))
@@ -152,15 +168,25 @@ def leakage_rows(scores: pl.DataFrame) -> pl.DataFrame:
                     "person": person,
                     "span": span,
                     "k": row["k"],
+                    "position": row["position"],
+                    "partners": row["partners"],
                     "coordinate": coordinate,
                     "x": float(xi),
                     "y": float(yi),
                 }
             )
-    schema = {"experiment": pl.String, "person": pl.String, "span": pl.String, "k": pl.Int64}
-    return pl.DataFrame(
-        rows, schema={**schema, "coordinate": pl.Int64, "x": pl.Float64, "y": pl.Float64}
-    )
+    schema = {
+        "experiment": pl.String,
+        "person": pl.String,
+        "span": pl.String,
+        "k": pl.Int64,
+        "position": pl.String,
+        "partners": pl.String,
+        "coordinate": pl.Int64,
+        "x": pl.Float64,
+        "y": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
 
 
 def crosstalk_rows(scores: pl.DataFrame) -> pl.DataFrame:
@@ -340,6 +366,46 @@ def _leakage_estimates(scores: pl.DataFrame, settings: FitSettings, out: _Collec
             row["n_rows"],
             result.passed,
         )
+    _leakage_by_factor(rows, settings, out)
+
+
+# The co-hosting factors (STUDY.md): leakage at each level of each, the others pooled.
+FACTORS = ("k", "position", "partners")
+
+
+def _leakage_by_factor(rows: pl.DataFrame, settings: FitSettings, out: _Collector) -> None:
+    """Pooled leakage at each level of K, the target's position and the partner rule
+    (one fit per level; a level that leaves no informative span is skipped)."""
+    from study.hosting.leakage import fit_leakage
+
+    for factor in FACTORS:
+        for level in sorted(rows[factor].unique().to_list()):
+            subset = rows.filter(pl.col(factor) == level)
+            try:
+                result = fit_leakage(
+                    subset.select("experiment", "person", "span", "x", "y"),
+                    prob=PROB,
+                    draws=settings.draws,
+                    tune=settings.tune,
+                    chains=settings.chains,
+                    seed=settings.seed,
+                )
+            except (ConfigError, StudyInputError) as error:
+                out.notes.append(f"leakage at {factor} = {level}: not estimated ({error})")
+                continue
+            pooled = result.table[result.table["experiment"] == POOLED].iloc[0]
+            out.factors.append(
+                {
+                    "factor": factor,
+                    "level": str(level),
+                    "estimate": float(pooled["estimate"]),
+                    "lower": float(pooled["lower"]),
+                    "upper": float(pooled["upper"]),
+                    "n_persons": int(pooled["n_persons"]),
+                    "n_spans": subset["span"].n_unique(),
+                    "diagnostics": "passed" if result.passed else "FAILED",
+                }
+            )
 
 
 def _crosstalk_estimates(scores: pl.DataFrame, settings: FitSettings, out: _Collector) -> None:
@@ -417,6 +483,8 @@ class _Collector:
     diagnostics: list[pd.DataFrame] = field(default_factory=list)
     trees: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Leakage per level of each co-hosting factor (:func:`_leakage_by_factor`).
+    factors: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, design, experiment, statistic, estimate, lower, upper, persons, n, passed):
         # None: an estimate without a sampler (CT/SS's t interval), nothing to diagnose.
@@ -472,8 +540,10 @@ def estimate_hosting(
     _sampled_estimates(samples, settings, out)
     table = pd.DataFrame(out.rows, columns=COLUMNS)
     diagnostics = pd.concat(out.diagnostics, ignore_index=True) if out.diagnostics else None
+    factors = pd.DataFrame(out.factors, columns=FACTOR_COLUMNS)
     return HostingEstimates(
         table=table,
+        factors=factors,
         diagnostics=diagnostics if diagnostics is not None else pd.DataFrame(),
         trees=out.trees,
         counts=counts_of(scores, samples),

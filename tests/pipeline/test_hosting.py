@@ -85,6 +85,27 @@ def test_simulated_leakage_and_crosstalk_are_recovered(hosting_run: tuple[Config
     assert "fails" not in leakage["verdict"] or leakage["lower"] > 0.25
 
 
+def test_leakage_per_factor_level_and_cost_per_design(hosting_run: tuple[Config, Path]) -> None:
+    _, out = hosting_run
+    factors = pd.read_csv(out / "tables" / "c4_leakage_factors.csv", dtype={"level": str})
+    levels = {(f, str(level)) for f, level in zip(factors["factor"], factors["level"], strict=True)}
+    assert levels == {
+        ("k", "2"),
+        ("k", "4"),
+        ("position", "first"),
+        ("position", "last"),
+        ("partners", "similar"),
+        ("partners", "contrasting"),
+    }
+    # The truth is one lambda for every setting: each level's interval holds it.
+    passed = factors[factors["diagnostics"] == "passed"]
+    assert len(passed) >= 5
+    assert ((passed["lower"] <= LEAKAGE) & (passed["upper"] >= LEAKAGE)).all()
+    cost = pd.read_csv(out / "tables" / "c4_cost.csv")
+    assert set(cost["design"]) == {"alone", "cohosted", "interleaved", "solo", "probe"}
+    assert (cost["scored_choices"] > 0).all()
+
+
 def test_report_has_the_c4_section_with_its_verdict(hosting_run: tuple[Config, Path]) -> None:
     _, out = hosting_run
     report = (out / "report.md").read_text()
