@@ -273,14 +273,27 @@ def row_verdict(statistic: str, lower: float, upper: float, settings: FitSetting
     return "estimate (compare alone with co-hosted)"
 
 
+def deciding_row(table: pd.DataFrame, statistic: str) -> pd.Series | None:
+    """The row that decides ``statistic`` for a model: the pooled row, or, when one
+    experiment has the statistic, that experiment's own. (A pooled row is the population
+    mean over experiments; from one experiment its interval is the prior's spread
+    between experiments, not evidence.)"""
+    rows = table[table["statistic"] == statistic]
+    experiments = rows[rows["experiment"] != POOLED]
+    if len(experiments) == 1:
+        return experiments.iloc[0]
+    pooled = rows[rows["experiment"] == POOLED]
+    return pooled.iloc[0] if len(pooled) else None
+
+
 def c4_verdict(table: pd.DataFrame, settings: FitSettings) -> str:
-    """The model's C4 verdict from its pooled rows: holds when delta NLL's interval is
-    inside the ROPE and CT/SS's upper bound below ``crosstalk_holds``; fails when
-    leakage's or CT/SS's lower bound is above ``blend``; otherwise undecided."""
-    pooled = table[table["experiment"] == POOLED].set_index("statistic")
+    """The model's C4 verdict from its deciding rows (:func:`deciding_row`): holds when
+    delta NLL's interval is inside the ROPE and CT/SS's upper bound below
+    ``crosstalk_holds``; fails when leakage's or CT/SS's lower bound is above ``blend``;
+    otherwise undecided."""
 
     def row(name: str) -> pd.Series | None:
-        return pooled.loc[name] if name in pooled.index else None  # type: ignore[return-value]
+        return deciding_row(table, name)
 
     needed = [row(name) for name in ("delta_nll", "crosstalk_ratio", "leakage")]
     if any(r is not None and r["diagnostics"] == "FAILED" for r in needed):

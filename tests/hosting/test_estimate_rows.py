@@ -149,3 +149,43 @@ def test_row_verdicts_follow_the_thresholds(
     statistic: str, interval: tuple[float, float], verdict: str
 ) -> None:
     assert row_verdict(statistic, *interval, FitSettings(rope=0.01)) == verdict
+
+
+def _estimate(statistic: str, experiment: str, lower: float, upper: float) -> dict:
+    middle = (lower + upper) / 2
+    return {
+        "statistic": statistic,
+        "experiment": experiment,
+        "estimate": middle,
+        "lower": lower,
+        "upper": upper,
+        "diagnostics": "passed",
+    }
+
+
+def test_c4_verdict_reads_one_experiment_from_its_own_row() -> None:
+    import pandas as pd
+
+    from study.hosting.estimates import c4_verdict
+
+    settings = FitSettings(rope=0.01)
+    one = pd.DataFrame(
+        [
+            _estimate("delta_nll", "(pooled)", -0.5, 0.5),  # the prior's spread, not evidence
+            _estimate("delta_nll", "e", -0.004, 0.006),
+            _estimate("crosstalk_ratio", "(pooled)", 0.01, 0.05),
+            _estimate("crosstalk_ratio", "e", 0.01, 0.05),
+            _estimate("leakage", "(pooled)", -0.8, 0.8),
+            _estimate("leakage", "e", 0.0, 0.1),
+        ]
+    )
+    assert c4_verdict(one, settings) == "holds"
+    blended = one.copy()
+    blended.loc[5, ["lower", "upper"]] = [0.3, 0.5]
+    assert c4_verdict(blended, settings) == "fails (the personas blend)"
+    # Two experiments: the pooled rows decide.
+    two = pd.concat([one, pd.DataFrame([_estimate("delta_nll", "f", 0.0, 0.001)])])
+    assert c4_verdict(two, settings) == "undecided at this size"
+    failed = one.copy()
+    failed.loc[1, "diagnostics"] = "FAILED"
+    assert c4_verdict(failed, settings).startswith("FAILED")
