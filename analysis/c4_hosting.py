@@ -187,7 +187,7 @@ def model_line(row: dict) -> str:
     return (
         f"- **{row['model']}**: C4 {row['c4']} ({row['targets']} persons in "
         f"{row['experiments']} experiments, {row['pairs']} interleaved pairs, "
-        f"{row['probes']} cross-talk probes, {row['cohosted_choices']} co-hosted and "
+        f"{row['probes']} cross-talk probe prompts, {row['cohosted_choices']} co-hosted and "
         f"{row['interleaved_choices']} interleaved scored choices, {row['runs']} runs)"
     )
 
@@ -206,7 +206,8 @@ def make(root: Path) -> list[Block]:
     write_table(factors, root, "c4_leakage_factors", "Leakage per co-hosting factor level")
     cost = cost_table(manifests)
     write_table(cost, root, "c4_cost", "Tokens evaluated per design")
-    forest = forest_figure(table, root)
+    # A fit that failed its diagnostics is in the table, marked, but never drawn.
+    forest = forest_figure(table.filter(pl.col("diagnostics") != "FAILED"), root)
     scatter = leakage_figure(manifests, root)
     notes = sorted(
         {
@@ -230,7 +231,7 @@ def make(root: Path) -> list[Block]:
         "\n".join(model_line(row) for row in verdicts.iter_rows(named=True)),
     ]
     if notes:
-        texts.append("Left out:\n" + "\n".join(f"- {note}" for note in notes))
+        texts.append("Notes:\n" + "\n".join(f"- {note}" for note in notes))
     more: list[Block] = [
         Table(table, "Every C4 estimate (94% intervals)"),
         Table(
@@ -264,7 +265,8 @@ def make(root: Path) -> list[Block]:
         verdicts,
         "C4 per model",
         forest,
-        "C4 estimates per experiment and pooled, 94% intervals",
+        "C4 estimates per experiment and pooled, 94% intervals (fits that passed their "
+        "diagnostics)",
         more=more,
     )
 
