@@ -470,6 +470,10 @@ def _sampled_estimates(samples: pl.DataFrame, settings: FitSettings, out: _Colle
             factors=list(V1_FACTORS),
             family="bernoulli",
             residual="run",
+            # Two persona levels leave the persona SD weakly identified, and its funnel
+            # makes divergences common: a third attempt (target_accept 0.9875) usually
+            # clears what the second (0.95) does not (the quick CPU run: 25, then 1).
+            retries=2,
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
