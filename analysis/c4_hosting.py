@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from study.hosting.estimates import leakage_rows
+from study.hosting.observations import leakage_rows
 from study.pipeline.outputs import (
     read_manifests,
     save_figure,

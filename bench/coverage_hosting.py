@@ -28,8 +28,9 @@ from study.data.loader import SHIPPED_DATA
 from study.engines.config import SimulatedEngineConfig
 from study.engines.simulated import SimulatedEngine
 from study.hosting.crosstalk import crosstalk_ratio
-from study.hosting.estimates import PROB, crosstalk_rows, leakage_rows
+from study.hosting.estimates import PROB
 from study.hosting.leakage import fit_leakage
+from study.hosting.observations import crosstalk_rows, leakage_rows
 from study.hosting.respond import respond_hosting
 from study.pipeline.hosting_steps import hosted_prompts_of, options_lookup
 from study.pipeline.inputs import load_people

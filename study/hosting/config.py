@@ -52,3 +52,19 @@ class HostingConfig:
     # CT/SS above `blend` fails. The ROPE of delta NLL is pipeline.rope.
     crosstalk_holds: float = 0.1
     blend: float = 0.25
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """What C4's estimators run with: the posterior sampling (pipeline.draws, ...) and
+    the verdicts' thresholds."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 0
+    # ROPE of delta NLL and of the benefits, nats per choice (pipeline.rope).
+    rope: float = 0.01
+    # STUDY.md's thresholds (hosting.crosstalk_holds, hosting.blend).
+    crosstalk_holds: float = 0.1
+    blend: float = 0.25

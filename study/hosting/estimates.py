@@ -20,8 +20,8 @@ experiment and pooled, with a 94% interval and the counts it rests on:
   (person, persona = the target slot's content, person x persona, item; runs the
   residual) on sampled runs alone and co-hosted.
 
-Verdicts per row (:func:`row_verdict`) follow STUDY.md's thresholds; the model's C4
-verdict (:func:`c4_verdict`) combines the pooled rows.
+The estimators' input rows come from study.hosting.observations; the verdicts, per row
+and per model, from study.hosting.verdicts.
 """
 
 from __future__ import annotations
@@ -32,13 +32,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import polars as pl
 
 from study.errors import ConfigError, StudyInputError
-from study.hosting.records import ALONE, COHOSTED, CROSS, INTERLEAVED, PROBE, SELF, SOLO
-from study.pipeline.evidence import Decision, decision_text, rope_verdict
+from study.hosting.config import FitSettings
+from study.hosting.observations import contrast_rows, crosstalk_rows, leakage_rows
+from study.hosting.records import ALONE, COHOSTED, INTERLEAVED, PROBE
+from study.hosting.verdicts import c4_verdict, row_verdict
 from study.variance.individuation import POOLED
 
 CONTRASTS = {
@@ -73,19 +74,6 @@ FACTOR_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class FitSettings:
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
-    seed: int = 0
-    # ROPE of delta NLL and of the benefits, nats per choice (pipeline.rope).
-    rope: float = 0.01
-    # STUDY.md's thresholds (hosting.crosstalk_holds, hosting.blend).
-    crosstalk_holds: float = 0.1
-    blend: float = 0.25
-
-
 @dataclass
 class HostingEstimates:
     table: pd.DataFrame
@@ -115,199 +103,6 @@ class HostingEstimates:
         record = {"verdict": self.verdict, **asdict(self.settings)}
         path_for("c4.json").write_text(json.dumps(record, indent=2) + "\n")
         path_for("notes.json").write_text(json.dumps(self.notes, indent=2) + "\n")
-
-
-# --- the rows each estimator reads ------------------------------------------------------
-
-_CHOICE = ["experiment", "target", "session", "choice"]
-
-
-def _log_odds(row: dict[str, Any]) -> np.ndarray:
-    """Option log-odds against the first option; the response's log-probability when
-    the span has no option set."""
-    if row["logprobs"] is None:
-        return np.array([-row["nll"]])
-    logprobs = np.asarray(row["logprobs"], dtype=float)
-    return logprobs[1:] - logprobs[0]
-
-
-def _centred(row: dict[str, Any]) -> np.ndarray:
-    logprobs = np.asarray(row["logprobs"], dtype=float)
-    return logprobs - logprobs.mean()
-
-
-def leakage_rows(scores: pl.DataFrame) -> pl.DataFrame:
-    """One row per (co-hosted span, option coordinate): ``x`` = mean over the partners of
-    (partner alone - target slot alone), ``y`` = co-hosted - target slot alone."""
-    alone: dict[tuple, np.ndarray] = {}
-    for row in scores.filter(pl.col("design") == ALONE).iter_rows(named=True):
-        source = row["slots"] if row["slot"] == "partner" else row["slot"]
-        alone[(*(row[c] for c in _CHOICE), row["slot"], source)] = _log_odds(row)
-    rows: list[dict[str, Any]] = []
-    for row in scores.filter(pl.col("design") == COHOSTED).iter_rows(named=True):
-        where = tuple(row[c] for c in _CHOICE)
-        target = alone.get((*where, row["slot"], row["slot"]))
-        found = [
-            alone.get((*where, "partner", partner))
-            for slot, partner in enumerate(row["slots"].split(","))
-            if slot != row["target_slot"]
-        ]
-        partners = [p for p in found if p is not None]
-        if target is None or not partners or len(partners) < len(found):
-            continue
-        x = np.mean(np.stack(partners), axis=0) - target
-        y = _log_odds(row) - target
-        person = f"{row['experiment']}/{row['target']}"
-        # The span's coordinates are one observation to the estimator (study.hosting.
-        # leakage collapses them), so they share a key: the prompt, session and choice.
-        span = f"{row['name']}|{row['session']}|{row['choice']}"
-        for coordinate, (xi, yi) in enumerate(zip(x, y, strict=True)):
-            rows.append(
-                {
-                    "experiment": row["experiment"],
-                    "person": person,
-                    "span": span,
-                    "k": row["k"],
-                    "position": row["position"],
-                    "partners": row["partners"],
-                    "coordinate": coordinate,
-                    "x": float(xi),
-                    "y": float(yi),
-                }
-            )
-    schema = {
-        "experiment": pl.String,
-        "person": pl.String,
-        "span": pl.String,
-        "k": pl.Int64,
-        "position": pl.String,
-        "partners": pl.String,
-        "coordinate": pl.Int64,
-        "x": pl.Float64,
-        "y": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema)
-
-
-def crosstalk_rows(scores: pl.DataFrame) -> pl.DataFrame:
-    """One row per probed choice with both swaps: ``ct`` and ``ss``, the L2 norms of the
-    change of its centred log option probabilities from the unswapped interleaved
-    prompt's."""
-    base: dict[tuple, np.ndarray] = {}
-    interleaved = scores.filter(
-        (pl.col("design") == INTERLEAVED) & (pl.col("participant") == pl.col("target"))
-    )
-    for row in interleaved.filter(pl.col("logprobs").is_not_null()).iter_rows(named=True):
-        base[tuple(row[c] for c in _CHOICE)] = _centred(row)
-    changes: dict[tuple, dict[str, float]] = {}
-    probes = scores.filter((pl.col("design") == PROBE) & pl.col("probed"))
-    for row in probes.filter(pl.col("logprobs").is_not_null()).iter_rows(named=True):
-        where = tuple(row[c] for c in _CHOICE)
-        if where in base:
-            change = float(np.linalg.norm(_centred(row) - base[where]))
-            changes.setdefault(where, {})[row["swap"]] = change
-    rows = [
-        {
-            "experiment": where[0],
-            "person": f"{where[0]}/{where[1]}",
-            "choice": where[3],
-            "ct": swaps[CROSS],
-            "ss": swaps[SELF],
-        }
-        for where, swaps in changes.items()
-        if CROSS in swaps and SELF in swaps
-    ]
-    schema = {"experiment": pl.String, "person": pl.String, "choice": pl.Int64}
-    return pl.DataFrame(rows, schema={**schema, "ct": pl.Float64, "ss": pl.Float64})
-
-
-def contrast_rows(scores: pl.DataFrame) -> pl.DataFrame:
-    """Long NLL rows for V2's model under the condition names of :data:`CONTRASTS`."""
-    keys = ["experiment", "participant", "session", "choice"]
-    own_spans = pl.col("participant") == pl.col("target")
-    parts = [
-        scores.filter((pl.col("design") == INTERLEAVED) & own_spans).with_columns(
-            persona=pl.lit("interleaved")
-        ),
-        scores.filter(pl.col("design") == SOLO).with_columns(persona=pl.lit("solo")),
-        scores.filter(
-            (pl.col("design") == ALONE) & pl.col("slot").is_in(["own", "other"])
-        ).with_columns(persona=pl.lit("alone:") + pl.col("slot")),
-        scores.filter(pl.col("design") == COHOSTED)
-        .group_by([*keys, "slot"])
-        .agg(pl.col("nll").mean())
-        .with_columns(persona=pl.lit("cohosted:") + pl.col("slot")),
-    ]
-    return pl.concat([p.select(*keys, "persona", "nll") for p in parts]).sort([*keys, "persona"])
-
-
-# --- verdicts -----------------------------------------------------------------------------
-
-
-def row_verdict(statistic: str, lower: float, upper: float, settings: FitSettings) -> str:
-    """One row's verdict from its interval (STUDY.md, C4's thresholds).
-
-    >>> s = FitSettings()
-    >>> row_verdict("crosstalk_ratio", 0.01, 0.05, s), row_verdict("leakage", 0.3, 0.5, s)
-    ('holds (below 0.1)', 'fails (personas blend: above 0.25)')
-    """
-    if not np.isfinite(lower) or not np.isfinite(upper):
-        return "no interval"
-    if statistic in ("crosstalk_ratio", "leakage"):
-        if lower > settings.blend:
-            return f"fails (personas blend: above {settings.blend:g})"
-        if statistic == "crosstalk_ratio" and upper < settings.crosstalk_holds:
-            return f"holds (below {settings.crosstalk_holds:g})"
-        if statistic == "leakage" and upper < settings.blend:
-            return f"no blend (below {settings.blend:g})"
-        return "undecided at this size"
-    if statistic == "delta_nll":
-        decision = rope_verdict(lower, upper, settings.rope)
-        if decision is Decision.INSIDE:
-            return "holds (inside the ROPE)"
-        if decision is Decision.OUTSIDE:
-            return "fails (outside the ROPE)"
-        return "undecided at this size"
-    if statistic.startswith("benefit"):
-        return decision_text(rope_verdict(lower, upper, settings.rope))
-    return "estimate (compare alone with co-hosted)"
-
-
-def deciding_row(table: pd.DataFrame, statistic: str) -> pd.Series | None:
-    """The row that decides ``statistic`` for a model: the pooled row, or, when one
-    experiment has the statistic, that experiment's own. (A pooled row is the population
-    mean over experiments; from one experiment its interval is the prior's spread
-    between experiments, not evidence.)"""
-    rows = table[table["statistic"] == statistic]
-    experiments = rows[rows["experiment"] != POOLED]
-    if len(experiments) == 1:
-        return experiments.iloc[0]
-    pooled = rows[rows["experiment"] == POOLED]
-    return pooled.iloc[0] if len(pooled) else None
-
-
-def c4_verdict(table: pd.DataFrame, settings: FitSettings) -> str:
-    """The model's C4 verdict from its deciding rows (:func:`deciding_row`): holds when
-    delta NLL's interval is inside the ROPE and CT/SS's upper bound below
-    ``crosstalk_holds``; fails when leakage's or CT/SS's lower bound is above ``blend``;
-    otherwise undecided."""
-
-    def row(name: str) -> pd.Series | None:
-        return deciding_row(table, name)
-
-    needed = [row(name) for name in ("delta_nll", "crosstalk_ratio", "leakage")]
-    if any(r is not None and r["diagnostics"] == "FAILED" for r in needed):
-        return "FAILED (a fit failed its diagnostics)"
-    delta, ratio, leakage = needed
-    for blended in (ratio, leakage):
-        if blended is not None and blended["lower"] > settings.blend:
-            return "fails (the personas blend)"
-    if delta is None or ratio is None:
-        return "undecided (a design has no estimate)"
-    inside = rope_verdict(delta["lower"], delta["upper"], settings.rope) is Decision.INSIDE
-    if inside and ratio["upper"] < settings.crosstalk_holds:
-        return "holds"
-    return "undecided at this size"
 
 
 # --- the fits ------------------------------------------------------------------------------

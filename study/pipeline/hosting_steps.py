@@ -112,7 +112,8 @@ def hosting_respond_step(
 
 def hosting_fit_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOutput:
     """The estimators of C4 on one model's hosting responses (study.hosting.estimates)."""
-    from study.hosting.estimates import FitSettings, estimate_hosting
+    from study.hosting.config import FitSettings
+    from study.hosting.estimates import estimate_hosting
 
     settings = FitSettings(
         draws=cfg.pipeline.draws,

@@ -9,14 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from study.hosting.estimates import (
-    FitSettings,
-    contrast_rows,
-    crosstalk_rows,
-    leakage_rows,
-    row_verdict,
-)
+from study.hosting.config import FitSettings
+from study.hosting.observations import contrast_rows, crosstalk_rows, leakage_rows
 from study.hosting.respond import SCORE_SCHEMA
+from study.hosting.verdicts import row_verdict
 
 
 def _row(design: str, slot: str, logprobs: list[float] | None, **extra) -> dict:
@@ -166,7 +162,7 @@ def _estimate(statistic: str, experiment: str, lower: float, upper: float) -> di
 def test_c4_verdict_reads_one_experiment_from_its_own_row() -> None:
     import pandas as pd
 
-    from study.hosting.estimates import c4_verdict
+    from study.hosting.verdicts import c4_verdict
 
     settings = FitSettings(rope=0.01)
     one = pd.DataFrame(
