@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
+from study.fitted.config import FittedConfig
 from study.hosting.config import HostingConfig
 from study.personas.config import PersonaTextsConfig, PreambleConfig
 from study.pipeline.config import PipelineConfig
@@ -48,5 +49,7 @@ class Config:
     variance: VarianceConfig = field(default_factory=VarianceConfig)
     # C4: co-hosted preambles, interleaved transcripts, cross-talk (conf/hosting/).
     hosting: HostingConfig = field(default_factory=HostingConfig)
+    # C5: the persona library and the split of each participant's choices (conf/fitted/).
+    fitted: FittedConfig = field(default_factory=FittedConfig)
     # The end-to-end pipeline (stage=pipeline; conf/experiment/).
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
