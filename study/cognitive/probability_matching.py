@@ -8,8 +8,8 @@ deck's share) is probability matching, 1 maximising.
 >>> import numpy as np
 >>> from study.cognitive.trials import Trials
 >>> trials = Trials((("O", "Q"), ("A", "B")), np.array([0, 1]))
->>> ProbabilityMatching().probabilities((0.8,), trials).tolist()
-[[0.8, 0.2], [0.8, 0.2]]
+>>> ProbabilityMatching().probabilities((0.75,), trials).tolist()
+[[0.75, 0.25], [0.75, 0.25]]
 """
 
 from __future__ import annotations

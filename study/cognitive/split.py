@@ -22,7 +22,9 @@ def check_split(split: int | float) -> None:
     (None, None)
     """
     if isinstance(split, bool) or not isinstance(split, int | float):
-        raise ConfigError(f"split must be a count (int >= 1) or a fraction in (0, 1), got {split!r}")
+        raise ConfigError(
+            f"split must be a count (int >= 1) or a fraction in (0, 1), got {split!r}"
+        )
     if isinstance(split, int) and split < 1:
         raise ConfigError(f"split as a count must be at least 1, got {split}")
     if isinstance(split, float) and not 0.0 < split < 1.0:
@@ -40,8 +42,7 @@ def split_index(n_choices: int, split: int | float, participant: Participant | N
     k = split if isinstance(split, int) else max(1, math.floor(split * n_choices))
     if k >= n_choices:
         message = (
-            f"{n_choices} choice(s) cannot be split at {split!r}: "
-            f"K = {k} leaves no held-out choice"
+            f"{n_choices} choice(s) cannot be split at {split!r}: K = {k} leaves no held-out choice"
         )
         if participant is None:
             raise StudyInputError(message)

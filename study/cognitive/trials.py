@@ -126,9 +126,7 @@ def bandit_trials(
             if match is None:
                 raise _error(participant, i, f"no block_pattern {block.pattern!r} before it")
             blocks.append(_group(match))
-    return Trials(
-        base.offered, base.chosen, np.asarray(rewards), tuple(blocks) if block else None
-    )
+    return Trials(base.offered, base.chosen, np.asarray(rewards), tuple(blocks) if block else None)
 
 
 def deck_trials(participant: Participant, patterns: ExperimentModelConfig) -> Trials:
