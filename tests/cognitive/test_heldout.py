@@ -7,7 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from study.cognitive import CognitiveConfig, ExperimentModelConfig, heldout_nll
-from study.cognitive.trials import deck_trials
+from study.cognitive.trials import bandit_trials, deck_trials
 from study.data.loader import SHIPPED_DATA, iter_participants
 from study.data.options import options_for
 from study.errors import ConfigError, StudyInputError
@@ -156,3 +156,13 @@ def test_unknown_model_is_a_config_error():
     person = participant("e", ["", " ", ""], ["a", "b"])
     with pytest.raises(ConfigError, match="'bayesian' for experiment 'e' is unknown"):
         heldout_nll(person, 1, _config("e", ExperimentModelConfig(model="bayesian")))
+
+
+def test_bandit_outcomes_and_blocks_read_from_the_shipped_text():
+    person = next(iter_participants(SHIPPED_DATA / "dezfouli2019", limit=1))
+    trials = bandit_trials(person, ("L", "R"), CognitiveConfig().experiments["dezfouli2019"])
+    assert trials.rewards is not None and trials.blocks is not None
+    assert trials.rewards.sum() == person.transcript.count("received a food reward")
+    assert len(trials) - trials.rewards.sum() == person.transcript.count("received no food")
+    assert trials.blocks[0] == "1" and trials.blocks[-1] == "12"
+    assert [trials.offered[0][c] for c in trials.chosen[:3]] == ["R", "L", "L"]
