@@ -7,23 +7,19 @@ for probability matching (:mod:`study.cognitive.probability_matching`) and, for 
 other task, the participant's smoothed response frequencies
 (:mod:`study.cognitive.frequency`). Which experiment gets which model, and the text
 patterns the models read, are config (:mod:`study.cognitive.config`). The split at K
-(:mod:`study.cognitive.split`) is shared with the language-model side.
+(:mod:`study.fitted.split`) is shared with the language-model side.
 
->>> from study.cognitive import CognitiveConfig, heldout_nll, split_index
+>>> from study.cognitive import CognitiveConfig, heldout_nll
 """
 
 from study.cognitive.config import CognitiveConfig, ExperimentModelConfig
 from study.cognitive.heldout import MODELS, CognitiveResult, heldout_nll, model_for
-from study.cognitive.split import check_split, split_index, split_participant
 
 __all__ = [
     "MODELS",
     "CognitiveConfig",
     "CognitiveResult",
     "ExperimentModelConfig",
-    "check_split",
     "heldout_nll",
     "model_for",
-    "split_index",
-    "split_participant",
 ]

@@ -18,10 +18,10 @@ from study.cognitive.fit import maximum_likelihood
 from study.cognitive.frequency import Frequency, smoothed_frequencies
 from study.cognitive.probability_matching import ProbabilityMatching
 from study.cognitive.q_learning import QLearning
-from study.cognitive.split import split_participant
 from study.cognitive.trials import Trials, bandit_trials, deck_trials, option_trials
 from study.data.options import options_for
 from study.errors import ConfigError, StudyInputError
+from study.fitted.split import split_participant
 from study.records import Participant
 
 MODELS = ("q_learning", "probability_matching", "frequency")
@@ -78,7 +78,7 @@ def heldout_nll(
     options: tuple[str, ...] | None = None,
 ) -> CognitiveResult:
     """Fit the experiment's cognitive model on ``participant``'s first K choices (K from
-    ``split``, see :mod:`study.cognitive.split`) and score the held-out rest.
+    ``split``, see :mod:`study.fitted.split`) and score the held-out rest.
 
     ``options``: the option set (default :func:`study.data.options_for`); a participant
     with none (free text) is an input error, as is a response outside it or a configured

@@ -1,7 +1,9 @@
+"""Where a participant's choices split (study.fitted.split): counts, fractions, edge cases."""
+
 import pytest
 
-from study.cognitive.split import check_split, split_index, split_participant
 from study.errors import ConfigError, StudyInputError
+from study.fitted.split import check_split, split_index, split_participant
 from tests.cognitive.helpers import participant
 
 
