@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from study.cognitive.config import CognitiveConfig
 from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
 from study.fitted.config import FittedConfig
@@ -51,5 +52,8 @@ class Config:
     hosting: HostingConfig = field(default_factory=HostingConfig)
     # C5: the persona library and the split of each participant's choices (conf/fitted/).
     fitted: FittedConfig = field(default_factory=FittedConfig)
+    # C5's baseline without a language model: which cognitive model each experiment gets
+    # and the text patterns it reads (conf/cognitive/).
+    cognitive: CognitiveConfig = field(default_factory=CognitiveConfig)
     # The end-to-end pipeline (stage=pipeline; conf/experiment/).
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)

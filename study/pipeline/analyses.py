@@ -179,6 +179,31 @@ def hosting(cfg: Config, root: Path) -> None:
         )
 
 
+def fitted_personas(cfg: Config, root: Path) -> None:
+    """C5: none, own and the persona library scored per model; fitted, placebo, oracle
+    and cognitive model compared on each person's held-out choices (study.fitted)."""
+    from study.pipeline.fitted_steps import candidate_config, fitted_step
+
+    data, people = data_step(cfg, root)
+    scoring, personas = candidate_config(cfg)
+    for model in models_of(cfg):
+        responded = respond_step(
+            scoring, root, data, people, engine=cfg.engine, model=model, personas=personas, runs=0
+        )
+        fitted = fitted_step(cfg, root, responded, people, model.name)
+        _write_manifest(
+            cfg,
+            root,
+            f"fitted_personas-{model.name}",
+            {
+                "analysis": "fitted_personas",
+                "model": asdict(model),
+                "engine": cfg.engine.name,
+                "steps": {"data": data.path, "respond": responded.path, "fitted": fitted.path},
+            },
+        )
+
+
 def hosting_dry_run(cfg: Config) -> None:
     """What ``experiment=hosting`` would ask each model: the first prompt of every
     design and experiment (a co-hosted and an interleaved one among them), token counts,
@@ -241,6 +266,7 @@ ANALYSES: dict[str, Callable[[Config, Path], None]] = {
     "run_vs_persona": run_vs_persona,
     "replicate_psych201": replicate_psych201,
     "hosting": hosting,
+    "fitted_personas": fitted_personas,
     # The scale analysis reads run_vs_persona's manifests; it has no steps of its own.
     "scale": lambda cfg, root: None,
 }

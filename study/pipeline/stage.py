@@ -62,6 +62,7 @@ SCRIPTS = (
     "c1_run_vs_persona",
     "c3_scale",
     "c4_hosting",
+    "c5_fitted_personas",
 )
 
 

@@ -27,6 +27,22 @@ def make_config(overrides: list[str]) -> Config:
         return to_typed(compose(config_name="config", overrides=overrides))
 
 
+# Posterior sizes for tests that check what a pipeline writes, not its estimates' precision.
+SHORT_CHAINS = ["pipeline.draws=500", "pipeline.tune=500", "pipeline.chains=2"]
+
+
+def pipeline_run(
+    factory: pytest.TempPathFactory, name: str, overrides: list[str]
+) -> tuple[Config, Path]:
+    """Run the pipeline with ``overrides`` into a fresh folder named after ``name``."""
+    from study.pipeline.stage import run
+
+    out = factory.mktemp(name)
+    cfg = make_config([*overrides, f"out={out}"])
+    run(cfg)
+    return cfg, out
+
+
 @pytest.fixture(scope="module")
 def simulation_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
     """One small simulation experiment through the whole pipeline."""

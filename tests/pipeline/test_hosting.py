@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from study.config import Config
-from tests.pipeline.conftest import make_config
+from tests.pipeline.conftest import SHORT_CHAINS, pipeline_run
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAKAGE, CROSSTALK = 0.3, 0.2
@@ -33,20 +33,13 @@ HOSTING = [
     "engine=simulated",
     f"engine.hosting_leakage={LEAKAGE}",
     f"engine.hosting_crosstalk={CROSSTALK}",
-    "pipeline.draws=500",
-    "pipeline.tune=500",
-    "pipeline.chains=2",
+    *SHORT_CHAINS,
 ]
 
 
 @pytest.fixture(scope="module")
 def hosting_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
-    from study.pipeline.stage import run
-
-    out = tmp_path_factory.mktemp("hosting")
-    cfg = make_config([*HOSTING, f"out={out}"])
-    run(cfg)
-    return cfg, out
+    return pipeline_run(tmp_path_factory, "hosting", HOSTING)
 
 
 def test_table_follows_the_contract(hosting_run: tuple[Config, Path]) -> None:

@@ -1,0 +1,68 @@
+"""C5 end to end on the shipped experiments with the simulated engine: the contract
+tables, the selection's invariants recomputed from the candidates table, the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from study.config import Config
+from tests.pipeline.conftest import SHORT_CHAINS, pipeline_run
+
+CONDITIONS = {"none", "own", "fitted_own", "fitted_other", "oracle", "cognitive_model"}
+
+
+@pytest.fixture(scope="module")
+def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
+    overrides = ["experiment=fitted_personas", "engine=simulated", *SHORT_CHAINS]
+    return pipeline_run(tmp_path_factory, "fitted", overrides)
+
+
+def test_tables_follow_the_contract(fitted_run: tuple[Config, Path]) -> None:
+    _, out = fitted_run
+    table = pd.read_csv(out / "tables" / "c5_fitted_personas.csv")
+    assert {"model", "experiment", "condition", "heldout_nll", "n_persons", "n_choices"} <= set(
+        table.columns
+    )
+    assert set(table["condition"]) == CONDITIONS
+    assert "(pooled)" in set(table["experiment"])
+    candidates = pd.read_csv(out / "tables" / "c5_candidates.csv")
+    assert {
+        "model",
+        "experiment",
+        "participant",
+        "candidate",
+        "nll_first_k",
+        "nll_heldout",
+        "selected",
+    } <= set(candidates.columns)
+    assert candidates.groupby(["experiment", "participant"]).size().eq(12).all()
+
+
+def test_the_selection_is_the_best_candidate_on_the_first_k(
+    fitted_run: tuple[Config, Path],
+) -> None:
+    _, out = fitted_run
+    candidates = pd.read_csv(out / "tables" / "c5_candidates.csv")
+    conditions = pd.read_csv(out / "tables" / "c5_fitted_personas.csv").set_index(
+        ["experiment", "condition"]
+    )
+    for _, rows in candidates.groupby(["experiment", "participant"]):
+        assert rows["selected"].sum() == 1 and rows["oracle"].sum() == 1
+        chosen = rows[rows["selected"]].iloc[0]
+        assert chosen["nll_first_k"] == rows["nll_first_k"].min()
+        assert rows[rows["oracle"]].iloc[0]["nll_heldout"] == rows["nll_heldout"].min()
+    # Per experiment the oracle is a ceiling: never worse than the fitted persona.
+    for experiment in candidates["experiment"].unique():
+        oracle = conditions.loc[(experiment, "oracle"), "heldout_nll"]
+        assert oracle <= conditions.loc[(experiment, "fitted_own"), "heldout_nll"] + 1e-12
+
+
+def test_report_has_the_c5_section(fitted_run: tuple[Config, Path]) -> None:
+    _, out = fitted_run
+    report = (out / "report.md").read_text()
+    assert "## C5: fitted personas" in report
+    assert "**simulated**: C5 " in report
+    assert (out / "figures" / "c5_fitted_personas.png").exists()
