@@ -9,7 +9,7 @@ turn manifests into tables and figures.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from study.config import Config
@@ -272,8 +272,26 @@ ANALYSES: dict[str, Callable[[Config, Path], None]] = {
 }
 
 
+def fitted_personas_dry_run(cfg: Config) -> None:
+    """What ``experiment=fitted_personas`` would ask each model: the first prompt of each
+    experiment under none, own and every candidate persona, token counts, cached
+    requests (the respond stage's own dry run). Computes and writes nothing."""
+    from study.pipeline.fitted_steps import candidate_config
+    from study.pipeline.inputs import load_people
+    from study.respond.stage import respond
+
+    people = load_people(Path(cfg.data.path), cfg.data.limit, cfg.pipeline.max_choices)
+    scoring, personas = candidate_config(cfg)
+    for model in models_of(cfg):
+        print(f"##### model {model.name}")
+        respond(replace(scoring, model=model, personas=personas, runs=0), people)
+
+
 # Analyses that can show their plan without computing (``dry_run=true``).
-DRY_RUNS: dict[str, Callable[[Config], None]] = {"hosting": hosting_dry_run}
+DRY_RUNS: dict[str, Callable[[Config], None]] = {
+    "hosting": hosting_dry_run,
+    "fitted_personas": fitted_personas_dry_run,
+}
 
 
 def dry_run_analyses(cfg: Config) -> None:

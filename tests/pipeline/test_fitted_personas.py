@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from study.config import Config
-from tests.pipeline.conftest import SHORT_CHAINS, pipeline_run
+from tests.pipeline.conftest import SHORT_CHAINS, make_config, pipeline_run
 
 CONDITIONS = {"none", "own", "fitted_own", "fitted_other", "oracle", "cognitive_model"}
 
@@ -66,3 +66,33 @@ def test_report_has_the_c5_section(fitted_run: tuple[Config, Path]) -> None:
     assert "## C5: fitted personas" in report
     assert "**simulated**: C5 " in report
     assert (out / "figures" / "c5_fitted_personas.png").exists()
+
+
+def test_dry_run_shows_the_candidate_prompts_and_writes_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from study.fitted.config import library
+
+    out = tmp_path / "dry"
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "study",
+            "experiment=fitted_personas",
+            "engine=simulated",
+            "dry_run=true",
+            f"out={out}",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert not out.exists(), "a dry run writes nothing"
+    cfg = make_config(["experiment=fitted_personas"])
+    first, text = next(iter(library(cfg.fitted).items()))
+    assert f"/ persona archetype:{first} (" in shown
+    assert text.strip().splitlines()[-1] in shown  # the candidate's own sentences
+    assert "requests: " in shown
