@@ -10,6 +10,7 @@ line), ``{trial}`` (one trial's text).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 
 @dataclass
@@ -68,3 +69,14 @@ class FitSettings:
     # STUDY.md's thresholds (hosting.crosstalk_holds, hosting.blend).
     crosstalk_holds: float = 0.1
     blend: float = 0.25
+
+    def sampler(self) -> SamplerKeywords:
+        """The posterior sampling settings, as the fitting functions take them."""
+        return {"draws": self.draws, "tune": self.tune, "chains": self.chains, "seed": self.seed}
+
+
+class SamplerKeywords(TypedDict):
+    draws: int
+    tune: int
+    chains: int
+    seed: int

@@ -123,10 +123,7 @@ def _contrast_estimates(scores: pl.DataFrame, settings: FitSettings, out: _Colle
         contrasts=contrasts,
         rope=settings.rope,
         prob=PROB,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        seed=settings.seed,
+        **settings.sampler(),
     )
     out.notes += result.notes
     out.add_fit("contrasts", result.tree, result.diagnostics)
@@ -155,10 +152,7 @@ def _leakage_estimates(scores: pl.DataFrame, settings: FitSettings, out: _Collec
     result = fit_leakage(
         rows.select("experiment", "person", "span", "x", "y"),
         prob=PROB,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        seed=settings.seed,
+        **settings.sampler(),
     )
     out.notes += result.notes
     out.add_fit("leakage", result.tree, result.diagnostics)
@@ -193,10 +187,7 @@ def _leakage_by_factor(rows: pl.DataFrame, settings: FitSettings, out: _Collecto
                 result = fit_leakage(
                     subset.select("experiment", "person", "span", "x", "y"),
                     prob=PROB,
-                    draws=settings.draws,
-                    tune=settings.tune,
-                    chains=settings.chains,
-                    seed=settings.seed,
+                    **settings.sampler(),
                 )
             except (ConfigError, StudyInputError) as error:
                 out.notes.append(f"leakage at {factor} = {level}: not estimated ({error})")
@@ -269,10 +260,7 @@ def _sampled_estimates(samples: pl.DataFrame, settings: FitSettings, out: _Colle
             # makes divergences common: a third attempt (target_accept 0.9875) usually
             # clears what the second (0.95) does not (the quick CPU run: 25, then 1).
             retries=2,
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            seed=settings.seed,
+            **settings.sampler(),
         )
         statement = result.c1("persona")
         out.add_fit(f"v1_{design}", result.tree, result.diagnostics)

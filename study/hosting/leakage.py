@@ -61,7 +61,6 @@ for every person (a residual SD of 0 has an infinite density).
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,9 +73,8 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from study.hosting.rows import EXPERIMENT, PERSON, person_rows
-from study.variance.attempts import sample_until_passed
+from study.variance.attempts import sample_until_passed, warn_if_failed
 from study.variance.design import Source
-from study.variance.diagnostics import count_divergences, diagnostics_table, failed_rows
 from study.variance.individuation import POOLED, MeanCells, marginal_loglik, normal_draw
 from study.variance.posterior import flat
 from study.variance.sampling import Sampler, SamplerSettings
@@ -222,21 +220,18 @@ def fit_leakage(
         progress=False,
     )
 
-    def evaluate(tree):
-        tree = add_leakage_draws(tree, seed)
-        posterior = tree["posterior"].to_dataset()
-        return tree, diagnostics_table(posterior, GATED, INFORMATIONAL, count_divergences(tree))
-
-    attempts = sample_until_passed(model, SAMPLED, settings, retries, evaluate)
+    attempts = sample_until_passed(
+        model,
+        SAMPLED,
+        settings,
+        retries,
+        derive=lambda tree: add_leakage_draws(tree, seed),
+        gated=GATED,
+        informational=INFORMATIONAL,
+    )
     tree, diagnostics, passed = attempts.tree, attempts.diagnostics, attempts.passed
     table = _leakage_table(tree["posterior"].to_dataset(), stats, prob, passed)
-    if not passed:
-        warnings.warn(
-            f"leakage fit FAILED its diagnostics ({', '.join(failed_rows(diagnostics))})",
-            UserWarning,
-            stacklevel=2,
-        )
-    tree.attrs["diagnostics_passed"] = int(passed)
+    warn_if_failed(attempts, "leakage fit")
     return LeakageResult(
         table=table,
         diagnostics=diagnostics,

@@ -23,9 +23,9 @@ from study.pipeline.respond_steps import (
     FIT_PACKAGES,
     RESPOND_PACKAGES,
     engine_fingerprint,
-    engine_identity,
+    engine_step_params,
 )
-from study.pipeline.steps import StepOutput, digest, run_step
+from study.pipeline.steps import StepOutput, run_step
 from study.records import Participant
 
 
@@ -62,17 +62,9 @@ def hosting_respond_step(
     from study.hosting.respond import respond_hosting
 
     params = {
-        "participants": digest(
-            [[p.experiment, p.participant, p.session, len(p.choices)] for p in people]
-        ),
-        "engine": asdict(engine),
-        "model": asdict(model),
+        **engine_step_params(cfg, people, engine, model),
         "hosting": asdict(cfg.hosting),
-        "preamble": asdict(cfg.preamble),
         "runs": cfg.runs,
-        "sampling": asdict(cfg.sampling),
-        "seed": cfg.seed,
-        **engine_identity(engine, model),
     }
 
     def build(staged) -> dict[str, Any]:

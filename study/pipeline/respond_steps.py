@@ -54,6 +54,24 @@ def engine_identity(engine: EngineConfig, model: ModelConfig) -> dict[str, str]:
     }
 
 
+def engine_step_params(
+    cfg: Config, people: list[Participant], engine: EngineConfig, model: ModelConfig
+) -> dict[str, Any]:
+    """What keys every engine step: which people (a subset of the data step's, in the
+    sampled analyses), the engine and model, sampling, the preamble and the seed."""
+    return {
+        "participants": digest(
+            [[p.experiment, p.participant, p.session, len(p.choices)] for p in people]
+        ),
+        "engine": asdict(engine),
+        "model": asdict(model),
+        "sampling": asdict(cfg.sampling),
+        "preamble": asdict(cfg.preamble),
+        "seed": cfg.seed,
+        **engine_identity(engine, model),
+    }
+
+
 def respond_step(
     cfg: Config,
     root: Path,
@@ -70,19 +88,10 @@ def respond_step(
     from study.respond.stage import respond
 
     params = {
-        # Which people (a subset of the data step's, in the sampled analysis).
-        "participants": digest(
-            [[p.experiment, p.participant, p.session, len(p.choices)] for p in people]
-        ),
-        "engine": asdict(engine),
-        "model": asdict(model),
+        **engine_step_params(cfg, people, engine, model),
         "personas": personas,
         "runs": runs,
-        "sampling": asdict(cfg.sampling),
         "persona_texts": asdict(cfg.persona_texts),
-        "preamble": asdict(cfg.preamble),
-        "seed": cfg.seed,
-        **engine_identity(engine, model),
     }
 
     def build(staged) -> dict[str, Any]:

@@ -8,6 +8,7 @@ what was retried.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,11 +17,17 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from study.variance.diagnostics import DIVERGENCES_ROW, failed_rows, gate_passed
+from study.variance.diagnostics import (
+    DIVERGENCES_ROW,
+    count_divergences,
+    diagnostics_table,
+    failed_rows,
+    gate_passed,
+)
 from study.variance.sampling import SamplerSettings, sample
 
-# Turns a fresh posterior into (the tree with derived quantities, its diagnostics table).
-Evaluate = Callable[[xr.DataTree], tuple[xr.DataTree, pd.DataFrame]]
+# Adds the derived quantities (shares, drawn group means, ...) to a fresh posterior.
+Derive = Callable[[xr.DataTree], xr.DataTree]
 
 
 @dataclass
@@ -56,8 +63,24 @@ def sample_until_passed(
     var_names: Sequence[str],
     settings: SamplerSettings,
     retries: int,
-    evaluate: Evaluate,
+    *,
+    derive: Derive,
+    gated: Sequence[str],
+    informational: Sequence[str] = (),
 ) -> Attempts:
+    """Sample ``var_names``, add the derived quantities, gate the ``gated`` variables
+    (``informational`` ones are diagnosed but do not gate) and divergences; resample up to
+    ``retries`` times (:func:`retry_settings`). The tree records ``attempts`` and
+    ``diagnostics_passed``."""
+
+    def evaluate(fresh: xr.DataTree) -> tuple[xr.DataTree, pd.DataFrame]:
+        tree = derive(fresh)
+        posterior = tree["posterior"].to_dataset()
+        table = diagnostics_table(
+            posterior, list(gated), list(informational), count_divergences(tree)
+        )
+        return tree, table
+
     notes: list[str] = []
     for attempt in range(retries + 1):
         tree, diagnostics = evaluate(sample(model, var_names, settings))
@@ -70,4 +93,17 @@ def sample_until_passed(
             f" resampled with target_accept={settings.target_accept}, draws={settings.draws}"
         )
     tree.attrs["attempts"] = attempt + 1
+    tree.attrs["diagnostics_passed"] = int(passed)
     return Attempts(tree, diagnostics, passed, notes)
+
+
+def warn_if_failed(
+    attempts: Attempts, what: str, category: type[Warning] = UserWarning, note: str = ""
+) -> None:
+    """Warn, at the caller's caller, that the fit ``what`` failed its gate."""
+    if not attempts.passed:
+        warnings.warn(
+            f"{what} FAILED its diagnostics ({', '.join(failed_rows(attempts.diagnostics))}){note}",
+            category,
+            stacklevel=3,
+        )

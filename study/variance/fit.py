@@ -5,7 +5,6 @@ See :func:`fit`; the README section (docs/sections/variance.md) walks through a 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,13 +13,8 @@ import pandas as pd
 import polars as pl
 
 from study.errors import ConfigError
-from study.variance.attempts import sample_until_passed
+from study.variance.attempts import sample_until_passed, warn_if_failed
 from study.variance.design import Source, build_cells, to_polars
-from study.variance.diagnostics import (
-    count_divergences,
-    diagnostics_table,
-    failed_rows,
-)
 from study.variance.families import get_family
 from study.variance.model import Priors, build_model, pilot_centring
 from study.variance.posterior import NONADDITIVE, add_derived
@@ -137,13 +131,14 @@ def fit(
     gated = ["sigma", *family_params, *intercept, "variance", "latent_share", "data_share"]
     gated.append("intercept" if fam.has_intercept else "population_cutpoints")
 
-    def evaluate(tree):
-        tree = add_derived(tree, layout, fam, residual, seed)
-        posterior = tree["posterior"].to_dataset()
-        return tree, diagnostics_table(posterior, gated, effects, count_divergences(tree))
-
     attempts = sample_until_passed(
-        model, ["sigma", *family_params, *intercept, *effects], settings, retries, evaluate
+        model,
+        ["sigma", *family_params, *intercept, *effects],
+        settings,
+        retries,
+        derive=lambda tree: add_derived(tree, layout, fam, residual, seed),
+        gated=gated,
+        informational=effects,
     )
     tree, diagnostics, passed, notes = (
         attempts.tree,
@@ -153,7 +148,6 @@ def fit(
     )
     posterior = tree["posterior"].to_dataset()
     components = components_table(posterior, prob, interval_kind, passed)
-    tree.attrs["diagnostics_passed"] = int(passed)
 
     reml_table = None
     if reml is None:
@@ -166,13 +160,7 @@ def fit(
             notes.append("REML cross-check skipped: design too large for a dense REML fit")
         else:
             reml_table = compare_with_bayes(estimates, components)
-    if not passed:
-        warnings.warn(
-            f"variance fit FAILED its diagnostics ({', '.join(failed_rows(diagnostics))}); "
-            "results are marked failed",
-            DiagnosticsWarning,
-            stacklevel=2,
-        )
+    warn_if_failed(attempts, "variance fit", DiagnosticsWarning, "; results are marked failed")
     return VarianceResult(
         tree=tree,
         components=components,

@@ -43,7 +43,6 @@ likelihood would be infinite. The posterior's per-experiment quantities run over
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -55,13 +54,8 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from study.errors import ConfigError
-from study.variance.attempts import sample_until_passed
+from study.variance.attempts import sample_until_passed, warn_if_failed
 from study.variance.design import Source, first_bad_row, to_polars
-from study.variance.diagnostics import (
-    count_divergences,
-    diagnostics_table,
-    failed_rows,
-)
 from study.variance.posterior import flat
 from study.variance.sampling import Sampler, SamplerSettings
 from study.variance.tables import interval
@@ -357,22 +351,18 @@ def individuation(
     )
     layout = GroupLayout(group_contrast, group_contrasts, group_experiments)
 
-    def evaluate(tree):
-        tree = _add_experiment_means(tree, cells, layout, seed)
-        posterior = tree["posterior"].to_dataset()
-        return tree, diagnostics_table(posterior, derived, [], count_divergences(tree))
-
-    attempts = sample_until_passed(model, names, settings, retries, evaluate)
+    attempts = sample_until_passed(
+        model,
+        names,
+        settings,
+        retries,
+        derive=lambda tree: _add_experiment_means(tree, cells, layout, seed),
+        gated=derived,
+    )
     tree, diagnostics, passed = attempts.tree, attempts.diagnostics, attempts.passed
     posterior = tree["posterior"].to_dataset()
     table = _benefit_table(posterior, stats, columns, rope, prob, passed)
-    if not passed:
-        warnings.warn(
-            f"individuation fit FAILED its diagnostics ({', '.join(failed_rows(diagnostics))})",
-            UserWarning,
-            stacklevel=2,
-        )
-    tree.attrs["diagnostics_passed"] = int(passed)
+    warn_if_failed(attempts, "individuation fit")
     return IndividuationResult(
         table=table,
         diagnostics=diagnostics,
