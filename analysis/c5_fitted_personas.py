@@ -2,7 +2,8 @@
 the rest better than the profile, a placebo fitted on someone else and a cognitive model?
 
 Per model: the mean held-out NLL per condition (none, own, fitted_own, fitted_other,
-the oracle ceiling, the cognitive model) per experiment and pooled; every candidate's
+the oracle ceiling, the cognitive model, and generated_own/generated_other when the run
+generated personas) per experiment and pooled; every candidate's
 NLL on the first K and held out; V2's benefits of the fitted persona over its placebo,
 the own profile and the cognitive model; the model's verdict (study.fitted.heldout).
 
@@ -80,6 +81,36 @@ def conditions_figure(table: pl.DataFrame, root: Path) -> Path:
     return save_figure(fig, root, "c5_fitted_personas")
 
 
+def generated_blocks(manifests: list[dict], shown: int = 2) -> list[Block]:
+    """The generated personas: what they are, and the kept texts of the first persons
+    of each model (``generated.csv`` in the generated step's folder)."""
+    lines = []
+    for manifest in manifests:
+        folder = manifest["steps"].get("generated")
+        if folder is None:
+            continue
+        texts = pl.read_csv(Path(folder) / "generated.csv", infer_schema_length=None)
+        kept = texts.filter(pl.col("kept")).head(shown)
+        for row in kept.iter_rows(named=True):
+            lines.append(
+                f"- {manifest['model']['name']}, {row['experiment']}/{row['participant']} "
+                f"(round {row['round']}, first-K NLL {row['nll_first_k']:.3f}): "
+                f'"{row["text"]}"'
+            )
+    if not lines:
+        return []
+    return [
+        Text(
+            "Generated personas (`generated_own`, placebo `generated_other`): the model "
+            "writes a description from each person's first K choices and refines it "
+            "against the first-K choices it predicted worst (`fitted.generated`); each "
+            "person keeps the description best on their first K. A few kept texts "
+            "(every text per round: `generated.csv` in each `generated-MODEL` step):\n"
+            + "\n".join(lines)
+        )
+    ]
+
+
 def make(root: Path) -> list[Block]:
     manifests = read_manifests(root, ANALYSIS)
     if not manifests:
@@ -135,6 +166,7 @@ def make(root: Path) -> list[Block]:
         )
     more: list[Block] = [
         Table(benefits, "V2 on the held-out choices (positive: the fitted persona is better)"),
+        *generated_blocks(manifests),
         Text(
             "Tables: `tables/c5_fitted_personas.csv`, `tables/c5_candidates.csv`, "
             "`tables/c5_benefits.csv`."

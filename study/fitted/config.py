@@ -8,6 +8,85 @@ from dataclasses import dataclass, field
 
 from study.errors import ConfigError
 
+# The prompts of the generated personas (study.fitted.generated). Fields are written
+# ``{name}`` and replaced as plain text (transcripts hold braces of their own); the
+# generated description is sampled in a span appended after the template (``<<`` ...
+# ``>>``), so any engine that samples can write it. ``refine`` may also use
+# ``{excerpt}`` (the default leaves it out: a shorter prompt, and the errors carry
+# their own context).
+WRITE_PROMPT = (
+    "Below is the start of a participant's transcript from a psychology experiment; "
+    "the participant's choices are marked with << and >>.\n\n{excerpt}\n\n"
+    "Interviewer: In one or two sentences, in the first person, describe how this "
+    "participant makes their choices.\nInterviewee: "
+)
+REFINE_PROMPT = (
+    "A participant in a psychology experiment was described as: {description}\n"
+    "With that description, these choices were predicted worst (what came before each, "
+    "then what the participant actually chose):\n{errors}\n\n"
+    "Interviewer: In one or two sentences, in the first person, describe how this "
+    "participant makes their choices, so that these choices are predicted better.\n"
+    "Interviewee: "
+)
+ERROR_LINE = "- ...{context} -> {response}"
+
+
+@dataclass
+class GeneratedConfig:
+    """The PersonaAgent loop: write a description from the first K choices, refine it
+    ``rounds`` times against its worst-predicted first-K choices."""
+
+    # Off: no generated personas (no engine generates, no generated_* conditions).
+    enabled: bool = True
+    # Refinement rounds after the first write (0: the first write only).
+    rounds: int = 1
+    # How many of the worst-predicted first-K choices a refinement shows.
+    batch: int = 3
+    # Tokens one description may take, and the sampling temperature.
+    max_tokens: int = 60
+    temperature: float = 0.7
+    # Persons per experiment who get a generated persona (the first in the data's
+    # order); null: everybody. The quick profile cuts it to keep the CPU run short.
+    persons: int | None = None
+    # The first-K excerpt shown to the model keeps its last ``excerpt_chars``
+    # characters (cut at a line start), and each listed error its last
+    # ``context_chars`` characters of context.
+    excerpt_chars: int = 3000
+    context_chars: int = 200
+    write: str = WRITE_PROMPT
+    refine: str = REFINE_PROMPT
+    error: str = ERROR_LINE
+
+
+def check_generated(cfg: GeneratedConfig) -> None:
+    """Raise :class:`ConfigError`, naming the field, for a value the loop cannot run.
+
+    >>> check_generated(GeneratedConfig())
+    >>> check_generated(GeneratedConfig(batch=0))
+    Traceback (most recent call last):
+    ...
+    study.errors.ConfigError: fitted.generated.batch must be at least 1, got 0
+    """
+    minimum = {"rounds": 0, "batch": 1, "max_tokens": 1, "excerpt_chars": 1, "context_chars": 0}
+    for name, least in minimum.items():
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"fitted.generated.{name} must be at least {least}, got {value!r}")
+    if cfg.persons is not None and (isinstance(cfg.persons, bool) or cfg.persons < 1):
+        raise ConfigError(f"fitted.generated.persons must be null or >= 1, got {cfg.persons!r}")
+    if not cfg.temperature > 0:
+        raise ConfigError(f"fitted.generated.temperature must be positive, got {cfg.temperature}")
+    fields = {
+        "write": ("{excerpt}",),
+        "refine": ("{description}", "{errors}"),
+        "error": ("{context}", "{response}"),
+    }
+    for name, needed in fields.items():
+        text = getattr(cfg, name)
+        missing = [f for f in needed if f not in text]
+        if missing:
+            raise ConfigError(f"fitted.generated.{name} must contain {', '.join(missing)}")
+
 
 @dataclass
 class FittedConfig:
@@ -19,6 +98,8 @@ class FittedConfig:
     dimensions: dict[str, dict[str, str]] = field(default_factory=dict)
     # A count of choices (>= 1) or a fraction of them in (0, 1).
     split: float = 0.5
+    # Generated personas (the PersonaAgent loop; study.fitted.generated).
+    generated: GeneratedConfig = field(default_factory=GeneratedConfig)
 
 
 def library(cfg: FittedConfig) -> dict[str, str]:

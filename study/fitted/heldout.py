@@ -14,7 +14,10 @@ the fitted persona is better):
 - ``fitted_person_specific``: NLL(fitted_other) - NLL(fitted_own), the person-specific
   benefit of the fitted persona;
 - ``fitted_vs_own``: NLL(own) - NLL(fitted_own);
-- ``fitted_vs_cognitive``: NLL(cognitive_model) - NLL(fitted_own).
+- ``fitted_vs_cognitive``: NLL(cognitive_model) - NLL(fitted_own);
+- ``generated_person_specific``: NLL(generated_other) - NLL(generated_own), the
+  person-specific benefit of the generated persona (study.fitted.generated), when the
+  run generated personas (a contrast whose conditions have no rows is left out).
 
 C5 holds for a model when both of the first two lie above the ROPE with probability
 above 0.95 (pooled); it does not when the person-specific benefit's interval lies inside
@@ -40,11 +43,21 @@ from study.records import Participant
 from study.variance.individuation import POOLED
 
 CANDIDATE_PREFIX = "archetype:"
-CONDITIONS = ("none", "own", "fitted_own", "fitted_other", "oracle", "cognitive_model")
+CONDITIONS = (
+    "none",
+    "own",
+    "fitted_own",
+    "fitted_other",
+    "oracle",
+    "cognitive_model",
+    "generated_own",
+    "generated_other",
+)
 CONTRASTS = {
     "fitted_person_specific": ("fitted_other", "fitted_own"),
     "fitted_vs_own": ("own", "fitted_own"),
     "fitted_vs_cognitive": ("cognitive_model", "fitted_own"),
+    "generated_person_specific": ("generated_other", "generated_own"),
 }
 # STUDY.md: "above the ROPE with P > 0.95".
 DECIDING_PROBABILITY = 0.95
@@ -208,9 +221,13 @@ def fitted_heldout(
     seed: int,
     rope: float,
     fit: Callable[..., Any],
+    generated: pl.DataFrame | None = None,
 ) -> FittedResult:
     """Everything of the module doc; ``fit`` runs V2 (individuation with its sampler
-    settings bound), so the pipeline and tests choose the posterior's size."""
+    settings bound), so the pipeline and tests choose the posterior's size.
+    ``generated``: the generated personas' NLLs over whole transcripts (experiment,
+    participant, session, choice, persona generated_own/generated_other, nll), of
+    which the held-out choices are compared."""
     from study.variance.individuation import Columns
 
     split_at = first_k(people, split)
@@ -232,11 +249,25 @@ def fitted_heldout(
         *PERSON, "session", "choice", pl.col("condition").alias("persona"), "nll"
     )
     cognitive_heldout, cognitive_notes = cognitive_rows(people, split, cognitive)
-    heldout = pl.concat([plain, fitted, cognitive_heldout], how="vertical_relaxed")
+    parts = [plain, fitted, cognitive_heldout]
+    if generated is not None and generated.height:
+        rows_generated = generated.select(*PERSON, "session", "choice", "persona", "nll")
+        parts.append(
+            _positions(
+                rows_generated.with_columns(pl.col("session", "choice").cast(pl.Int64)), split_at
+            )
+        )
+    heldout = pl.concat(parts, how="vertical_relaxed")
+    present = set(heldout["persona"].unique().to_list())
+    contrasts = {
+        name: pair
+        for name, pair in CONTRASTS.items()
+        if not name.startswith("generated_") or set(pair) <= present
+    }
     result = fit(
         heldout.filter(pl.col("persona") != "oracle"),
         columns=Columns(index="choice"),
-        contrasts=CONTRASTS,
+        contrasts=contrasts,
         rope=rope,
     )
     return FittedResult(

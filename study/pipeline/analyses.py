@@ -106,7 +106,7 @@ def run_vs_persona(cfg: Config, root: Path) -> None:
     """C1: sampled runs under several personas, per model; V1 shares on both scales."""
     data, people = data_step(cfg, root)
     if cfg.pipeline.sample_participants is not None:
-        people = _first_per_experiment(people, cfg.pipeline.sample_participants)
+        people = first_per_experiment(people, cfg.pipeline.sample_participants)
     if cfg.pipeline.sample_max_choices is not None:
         people = [first_choices(p, cfg.pipeline.sample_max_choices) for p in people]
     for model in models_of(cfg):
@@ -182,7 +182,7 @@ def hosting(cfg: Config, root: Path) -> None:
 def fitted_personas(cfg: Config, root: Path) -> None:
     """C5: none, own and the persona library scored per model; fitted, placebo, oracle
     and cognitive model compared on each person's held-out choices (study.fitted)."""
-    from study.pipeline.fitted_steps import candidate_config, fitted_step
+    from study.pipeline.fitted_steps import candidate_config, fitted_step, generated_step
 
     data, people = data_step(cfg, root)
     scoring, personas = candidate_config(cfg)
@@ -190,7 +190,12 @@ def fitted_personas(cfg: Config, root: Path) -> None:
         responded = respond_step(
             scoring, root, data, people, engine=cfg.engine, model=model, personas=personas, runs=0
         )
-        fitted = fitted_step(cfg, root, responded, people, model.name)
+        steps = {"data": data.path, "respond": responded.path}
+        generated = None
+        if cfg.fitted.generated.enabled:
+            generated = generated_step(cfg, root, data, people, engine=cfg.engine, model=model)
+            steps["generated"] = generated.path
+        fitted = fitted_step(cfg, root, responded, people, model.name, generated)
         _write_manifest(
             cfg,
             root,
@@ -199,7 +204,7 @@ def fitted_personas(cfg: Config, root: Path) -> None:
                 "analysis": "fitted_personas",
                 "model": asdict(model),
                 "engine": cfg.engine.name,
-                "steps": {"data": data.path, "respond": responded.path, "fitted": fitted.path},
+                "steps": {**steps, "fitted": fitted.path},
             },
         )
 
@@ -243,12 +248,12 @@ def hosting_dry_run(cfg: Config) -> None:
         print(f"##### model {model.name}\n{plan}")
 
 
-def _first_per_experiment(people: list[Participant], n: int) -> list[Participant]:
+def first_per_experiment(people: list[Participant], n: int) -> list[Participant]:
     """The sessions of the first ``n`` persons of each experiment.
 
     >>> rows = [("e", "1", 0), ("e", "2", 0), ("e", "1", 1), ("e", "3", 0), ("f", "1", 0)]
     >>> people = [Participant(e, p, "", session=s) for e, p, s in rows]
-    >>> [x.key for x in _first_per_experiment(people, 2)]
+    >>> [x.key for x in first_per_experiment(people, 2)]
     [('e', '1', 0), ('e', '2', 0), ('e', '1', 1), ('f', '1', 0)]
     """
     kept: list[Participant] = []

@@ -11,7 +11,16 @@ import pytest
 from study.config import Config
 from tests.pipeline.conftest import SHORT_CHAINS, make_config, pipeline_run
 
-CONDITIONS = {"none", "own", "fitted_own", "fitted_other", "oracle", "cognitive_model"}
+CONDITIONS = {
+    "none",
+    "own",
+    "fitted_own",
+    "fitted_other",
+    "oracle",
+    "cognitive_model",
+    "generated_own",
+    "generated_other",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +67,27 @@ def test_the_selection_is_the_best_candidate_on_the_first_k(
     for experiment in candidates["experiment"].unique():
         oracle = conditions.loc[(experiment, "oracle"), "heldout_nll"]
         assert oracle <= conditions.loc[(experiment, "fitted_own"), "heldout_nll"] + 1e-12
+
+
+def test_generated_personas_keep_their_best_text_and_reach_v2(
+    fitted_run: tuple[Config, Path],
+) -> None:
+    import json
+
+    cfg, out = fitted_run
+    manifest = json.loads(next((out / "manifests").rglob("fitted_personas-*.json")).read_text())
+    texts = pd.read_csv(Path(manifest["steps"]["generated"]) / "generated.csv")
+    # The quick profile: two persons per experiment, the first write and one refinement.
+    assert texts.groupby("experiment")["participant"].nunique().eq(2).all()
+    assert set(texts["round"]) == {0, cfg.fitted.generated.rounds}
+    for _, rows in texts.groupby(["experiment", "participant"]):
+        scored = rows.dropna(subset=["nll_first_k"])
+        assert rows["kept"].sum() == (1 if len(scored) else 0)
+        if len(scored):
+            assert rows[rows["kept"]].iloc[0]["nll_first_k"] == scored["nll_first_k"].min()
+    benefits = pd.read_csv(out / "tables" / "c5_benefits.csv")
+    assert "generated_person_specific" in set(benefits["contrast"])
+    assert "Generated personas" in (out / "report.md").read_text()
 
 
 def test_report_has_the_c5_section(fitted_run: tuple[Config, Path]) -> None:
