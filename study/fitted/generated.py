@@ -82,6 +82,8 @@ class GeneratedOutcome:
     # Per choice of every transcript of each person with a kept description:
     # generated_own and (with a donor) generated_other NLLs.
     scores: pl.DataFrame
+    # Per person with a donor: whose kept description is their generated_other.
+    placebo: pl.DataFrame
     notes: list[str] = field(default_factory=list)
     computed: int = 0
     reused: int = 0
@@ -179,12 +181,17 @@ def _first_k_mean(values: Sequence[float], k: int) -> float:
     return sum(head) / len(head) if head else float("nan")
 
 
-def worst(state: _State, batch: int) -> list[Position]:
-    """The ``batch`` first-K choices the current description predicted worst, highest
-    NLL first (ties to the earlier choice)."""
-    head = [(v, i) for i, v in enumerate(state.current_nll[: state.k]) if v == v]
-    ranked = sorted(head, key=lambda pair: (-pair[0], pair[1]))[:batch]
-    return [state.order[i] for _, i in ranked]
+def worst(nll: Sequence[float], k: int, batch: int) -> list[int]:
+    """The positions of the ``batch`` first-K choices predicted worst (highest NLL
+    first, ties to the earlier choice; a choice the prompt lost, NaN, is skipped).
+
+    >>> worst([0.1, 2.0, 0.5, 2.0, 9.0], k=4, batch=2)
+    [1, 3]
+    >>> worst([0.1, float("nan"), 0.5], k=3, batch=5)
+    [2, 0]
+    """
+    head = [(v, i) for i, v in enumerate(nll[:k]) if v == v]
+    return [i for _, i in sorted(head, key=lambda pair: (-pair[0], pair[1]))[:batch]]
 
 
 def _generation_jobs(
@@ -200,8 +207,9 @@ def _generation_jobs(
         shown = excerpt(state.sessions, state.k, settings.excerpt_chars)
         if state.current:
             kind = "refine"
+            chosen = worst(state.current_nll, state.k, settings.batch)
             errors = error_lines(
-                worst(state, settings.batch), settings.error, settings.context_chars
+                [state.order[i] for i in chosen], settings.error, settings.context_chars
             )
             text = fill(
                 settings.refine,
@@ -285,13 +293,20 @@ def generate_personas(
         for e, p in states
         if (e, p) not in kept
     ]
-    score_rows, undonored = _final_scores(runner, states, kept, cfg, preamble, seed)
+    score_rows, donor_of, undonored = _final_scores(runner, states, kept, cfg, preamble, seed)
     notes += [
         f"generated_other: {e}/{p} has no donor with another description" for e, p in undonored
     ]
     return GeneratedOutcome(
         rows=pl.DataFrame(rows, schema=ROWS_SCHEMA),
         scores=pl.DataFrame(score_rows, schema=SCORES_SCHEMA),
+        placebo=pl.DataFrame(
+            [
+                {"experiment": e, "participant": p, "donor": donor}
+                for (e, p), donor in donor_of.items()
+            ],
+            schema={"experiment": pl.String, "participant": pl.String, "donor": pl.String},
+        ),
         notes=notes,
         computed=runner.computed,
         reused=runner.total - runner.computed,
@@ -321,16 +336,17 @@ def _final_scores(
     cfg: FittedConfig,
     preamble: PreambleConfig,
     seed: int,
-) -> tuple[list[dict], tuple[Person, ...]]:
-    """generated_own and generated_other NLLs per position, and the persons without a
-    donor."""
+) -> tuple[list[dict], dict[Person, str], tuple[Person, ...]]:
+    """generated_own and generated_other NLLs per position, each person's donor (their
+    participant id: donors share the experiment) and the persons without one."""
     stand_ins = [Participant(e, p, "") for e, p in kept]
     donors = assign_donors(stand_ins, seed, lambda row: kept[row.person])
-    other = {}
+    other, donor_of = {}, {}
     for row in stand_ins:
         donor = donors.of(row)
         if donor is not None:
             other[row.person] = kept[donor.person]
+            donor_of[row.person] = donor.participant
     wanted = [(states[p], t) for p, t in other.items() if t not in states[p].scored]
     for (state_id, text), values in _score(runner, wanted, cfg, preamble, seed).items():
         next(s for s in states.values() if id(s) == state_id).scored[text] = values
@@ -351,4 +367,4 @@ def _final_scores(
                         "nll": nll,
                     }
                 )
-    return rows, donors.undonored
+    return rows, donor_of, donors.undonored

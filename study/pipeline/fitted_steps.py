@@ -1,6 +1,7 @@
 """C5's steps: every participant scored under none, own and the persona library; the
 generated personas (study.fitted.generated) in ``generated-MODEL``: ``generated.csv``
-(every text per person and round), ``generated_scores.parquet``, ``notes.json``; then
+(every text per person and round), ``generated_scores.parquet``, ``placebo.csv`` (each
+person's donor), ``notes.json``; then
 the held-out comparison (study.fitted.heldout) in ``fitted-MODEL``: ``conditions.csv``,
 ``candidates.csv``, ``benefit.csv``, ``diagnostics.csv``, ``posterior.nc``, ``c5.json``,
 ``notes.json``."""
@@ -98,6 +99,7 @@ def generated_step(
             built.close()
         outcome.rows.write_csv(staged.path("generated.csv"))
         outcome.scores.write_parquet(staged.path("generated_scores.parquet"))
+        outcome.placebo.write_csv(staged.path("placebo.csv"))
         staged.path("notes.json").write_text(json.dumps(outcome.notes, indent=2) + "\n")
         return {"computed": outcome.computed, "reused": outcome.reused, "engine": fingerprint}
 
