@@ -110,7 +110,7 @@ class _Runner:
         self.computed = self.total = 0
 
     def run(self, jobs: Sequence[Job], mode: str) -> dict[str, ScoreResult | SampleResult]:
-        from study.respond.stage import compute_jobs
+        from study.respond.stage import compute_jobs  # the respond stage's own loop
 
         unique = list({job.key: job for job in jobs}.values())
         scores = unique if mode == "score" else []
@@ -119,7 +119,6 @@ class _Runner:
             self.engine, self.store, scores, samples, self.fingerprint, self.fresh, 0, False
         )
         self.total += len(unique)
-        # A fresh run recomputes each request once, not again in a later round.
         return self.store.get_many(job.key for job in unique)
 
 

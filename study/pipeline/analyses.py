@@ -290,6 +290,38 @@ def fitted_personas_dry_run(cfg: Config) -> None:
     for model in models_of(cfg):
         print(f"##### model {model.name}")
         respond(replace(scoring, model=model, personas=personas, runs=0), people)
+    if cfg.fitted.generated.enabled:
+        print(generated_plan(cfg, people))
+
+
+def generated_plan(cfg: Config, people: list[Participant]) -> str:
+    """The generated personas' plan: persons, requests per model, and the first
+    person's writing prompt (a refinement's depends on the scores, so it is not shown)."""
+    from study.fitted.config import check_generated
+    from study.fitted.generated_prompts import excerpt, fill
+    from study.fitted.heldout import first_k
+    from study.pipeline.fitted_steps import generated_people
+
+    settings = cfg.fitted.generated
+    check_generated(settings)
+    chosen = generated_people(cfg, people)
+    split = first_k(chosen, cfg.fitted.split)
+    persons = list(dict.fromkeys(p.person for p in chosen))
+    if not persons:
+        return "##### generated personas: nobody"
+    sessions = len(chosen)
+    rounds = settings.rounds + 1
+    first = [p for p in chosen if p.person == persons[0]]
+    prompt = fill(
+        settings.write, {"excerpt": excerpt(first, split[persons[0]], settings.excerpt_chars)}
+    )
+    return (
+        f"##### generated personas: {len(persons)} persons, {rounds} rounds; per model "
+        f"{len(persons) * rounds} generations of up to {settings.max_tokens} tokens and at "
+        f"most {sessions * (rounds + 1)} scorings\n"
+        f"--- writing prompt of {persons[0][0]}/{persons[0][1]} (the description is "
+        f"sampled after it, between << and >>):\n{prompt}<<"
+    )
 
 
 # Analyses that can show their plan without computing (``dry_run=true``).

@@ -126,3 +126,5 @@ def test_dry_run_shows_the_candidate_prompts_and_writes_nothing(tmp_path: Path) 
     assert f"/ persona archetype:{first} (" in shown
     assert text.strip().splitlines()[-1] in shown  # the candidate's own sentences
     assert "requests: " in shown
+    assert "##### generated personas: 6 persons, 2 rounds" in shown
+    assert "describe how this participant makes their choices" in shown
