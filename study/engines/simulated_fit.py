@@ -100,24 +100,20 @@ class FitTruth:
 
 
 def donor_match_shares(dimensions: Mapping[str, Sequence[str]]) -> dict[float, float]:
-    """Share matched -> probability, for a donor type drawn uniformly among the grid's
-    types other than the person's own (the same for every own type: the grid is a
-    product).
+    """Share matched -> probability, for a donor whose type is another person's: drawn
+    uniformly from the grid, so the person's own with probability one over the grid's
+    size (the same for every own type: the grid is a product).
 
     >>> donor_match_shares({"risk": ["a", "b", "c"], "pace": ["x", "y"]})
-    {0.5: 0.6, 0.0: 0.4}
+    {1.0: 0.16666666666666666, 0.5: 0.5, 0.0: 0.3333333333333333}
     """
     own = {dimension: levels[0] for dimension, levels in dimensions.items()}
     counts: dict[float, int] = {}
-    others = [
-        candidate
-        for candidate in itertools.product(*dimensions.values())
-        if list(candidate) != list(own.values())
-    ]
-    for candidate in others:
+    types = list(itertools.product(*dimensions.values()))
+    for candidate in types:
         share = match_share(dict(zip(dimensions, candidate, strict=True)), own)
         counts[share] = counts.get(share, 0) + 1
-    return {share: count / len(others) for share, count in counts.items()}
+    return {share: count / len(types) for share, count in counts.items()}
 
 
 def expected_person_specific_benefit(
@@ -131,8 +127,8 @@ def expected_person_specific_benefit(
     """The true mean of NLL(fitted_other) - NLL(fitted_own) per held-out choice, over
     persons of one experiment, when selection is exact: no fit noise and no persona
     effects besides the fit (``fit_noise``, ``sd_persona`` and ``sd_person_persona`` all
-    0), so that each person's fitted candidate is their type and the donor's is a type
-    drawn uniformly among the others. ``item_effects``: the held-out choice points' item
+    0), so that each person's fitted candidate is their type and the donor's is another
+    person's type (:func:`donor_match_shares`). ``item_effects``: the held-out choice points' item
     effects; the person effect is integrated out by Gauss-Hermite quadrature.
     """
     z, weights = np.polynomial.hermite_e.hermegauss(nodes)

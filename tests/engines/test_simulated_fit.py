@@ -114,7 +114,7 @@ def test_donor_shares_and_the_exact_benefit() -> None:
     grid = {"risk": ["a", "b", "c"], "exploration": ["lo", "hi"], "consistency": ["h", "v"]}
     shares = donor_match_shares(grid)
     assert sum(shares.values()) == pytest.approx(1.0)
-    assert shares == pytest.approx({2 / 3: 4 / 11, 1 / 3: 5 / 11, 0.0: 2 / 11})
+    assert shares == pytest.approx({1.0: 1 / 12, 2 / 3: 4 / 12, 1 / 3: 5 / 12, 0.0: 2 / 12})
     assert expected_person_specific_benefit(0.0, 0.5, 1.0, [0.1, -0.2], grid) == 0.0
     # Monte Carlo over persons and donors agrees with the quadrature.
     rng = np.random.default_rng(0)
