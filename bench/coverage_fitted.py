@@ -5,10 +5,11 @@ positive?
 For each of ``--datasets`` data sets and each truth of a small grid, a synthetic
 experiment (probability matching, ``--persons`` persons of ``--trials`` choices, a latent
 persona type each: ``synth.persona_types``) is scored by the simulated engine with the
-fit truth (``engine.fit_gain``, ``engine.fit_noise``; no other persona effects) and run
+fit truth (``engine.fit_gain``, ``engine.fit_noise``; other persona effects none or
+generic, ``engine.sd_persona``) and run
 through the whole ``experiment=fitted_personas`` pipeline; the data set's index seeds
 both the generator and the engine. The truths are exact: 0 when the gain is 0 (the
-selection picks up per-choice noise only), and with a gain but no fit noise the
+selection picks up per-choice noise and generic quality only), and with a gain but no fit noise the
 quadrature of study.engines.simulated_fit.expected_person_specific_benefit. Writes one
 row per data set, truth and row of V2's table (the experiment's and the pooled) to
 ``--out`` (a killed study resumes), prints coverage, error and the share of intervals
@@ -37,8 +38,10 @@ from study.synth import stage as synth_stage
 from study.variance.individuation import POOLED
 
 EXPERIMENT = "synth_probability_matching"
-# (fit_gain, fit_noise): the truths, each run on every data set.
-TRUTHS = [(0.0, 0.5), (0.5, 0.0), (1.0, 0.0)]
+# (fit_gain, fit_noise, sd_persona): the truths, each run on every data set. The last
+# gives candidates a generic quality (some fit everyone better): the placebo must still
+# find no person-specific benefit.
+TRUTHS = [(0.0, 0.5, 0.0), (0.5, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.5, 0.3)]
 
 
 def composed(overrides: list[str]):
@@ -68,7 +71,8 @@ def true_benefit(cfg, data: Path, gain: float) -> float:
     )
 
 
-def one_dataset(index: int, gain: float, noise: float, args) -> list[dict]:
+def one_dataset(index: int, truth: tuple[float, float, float], args) -> list[dict]:
+    gain, noise, sd_persona = truth
     with tempfile.TemporaryDirectory() as scratch:
         synth = Path(scratch, "synth")
         synth_stage.run(
@@ -88,7 +92,7 @@ def one_dataset(index: int, gain: float, noise: float, args) -> list[dict]:
                 "experiment=fitted_personas",
                 "engine=simulated",
                 f"engine.seed={index}",
-                "engine.sd_persona=0",
+                f"engine.sd_persona={sd_persona}",
                 "engine.sd_person_persona=0",
                 f"engine.fit_gain={gain}",
                 f"engine.fit_noise={noise}",
@@ -102,7 +106,7 @@ def one_dataset(index: int, gain: float, noise: float, args) -> list[dict]:
                 f"out={Path(scratch, 'run')}",
             ]
         )
-        truth = true_benefit(cfg, synth / EXPERIMENT, gain)
+        benefit = true_benefit(cfg, synth / EXPERIMENT, gain)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             run(cfg)
@@ -113,12 +117,13 @@ def one_dataset(index: int, gain: float, noise: float, args) -> list[dict]:
             "dataset": index,
             "fit_gain": gain,
             "fit_noise": noise,
+            "sd_persona": sd_persona,
             "experiment": row["experiment"],
-            "truth": truth,
+            "truth": benefit,
             "estimate": float(row["mean"]),
             "lower": float(row["lower"]),
             "upper": float(row["upper"]),
-            "covered": bool(row["lower"] <= truth <= row["upper"]),
+            "covered": bool(row["lower"] <= benefit <= row["upper"]),
             "above_zero": bool(row["lower"] > 0.0),
             "passed": bool(row["passed"]),
             "persons": int(row["n_participants"]),
@@ -129,7 +134,7 @@ def one_dataset(index: int, gain: float, noise: float, args) -> list[dict]:
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
     results = results.assign(error=(results["estimate"] - results["truth"]).abs())
-    return results.groupby(["fit_gain", "fit_noise", "experiment"]).agg(
+    return results.groupby(["fit_gain", "fit_noise", "sd_persona", "experiment"]).agg(
         datasets=("dataset", "nunique"),
         mean_truth=("truth", "mean"),
         coverage=("covered", "mean"),
@@ -145,16 +150,21 @@ def figure(results: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = results[results["experiment"] != POOLED].sort_values(["fit_gain", "dataset"])
+    rows = results[results["experiment"] != POOLED].sort_values(
+        ["fit_gain", "sd_persona", "dataset"]
+    )
     fig, ax = plt.subplots(figsize=(7, 0.12 * len(rows) + 1.5))
     y = list(range(len(rows)))
     colours = ["C0" if c else "C3" for c in rows["covered"]]
     ax.hlines(y, rows["lower"], rows["upper"], colors=colours, lw=1.2)
     ax.scatter(rows["estimate"], y, s=8, c=colours)
     ax.scatter(rows["truth"], y, marker="|", s=40, c="k", label="truth")
-    for gain, group in rows.groupby("fit_gain", sort=False):
-        first = y[list(rows.index).index(group.index[0])]
-        ax.annotate(f"fit_gain {gain:g}", (ax.get_xlim()[0], first), fontsize=8, va="bottom")
+    position = {index: i for i, index in enumerate(rows.index)}
+    for (gain, sd_persona), group in rows.groupby(["fit_gain", "sd_persona"], sort=False):
+        top = position[group.index[-1]]
+        ax.axhline(top + 0.5, color="0.8", lw=0.6)
+        label = f"fit_gain {gain:g}" + (f", sd_persona {sd_persona:g}" if sd_persona else "")
+        ax.annotate(label, (ax.get_xlim()[1], top + 0.3), fontsize=8, ha="right", va="top")
     ax.axvline(0.0, color="0.6", lw=0.8)
     ax.set_title(
         f"C5 person-specific benefit: {rows['covered'].mean():.0%} of {len(rows)} "
@@ -182,12 +192,13 @@ def main() -> None:
     args = parser.parse_args()
 
     done = pd.read_csv(args.out) if args.out.exists() else pd.DataFrame()
-    finished = set(zip(done["dataset"], done["fit_gain"], strict=True)) if len(done) else set()
+    key = ["dataset", "fit_gain", "fit_noise", "sd_persona"]
+    finished = set(done[key].itertuples(index=False, name=None)) if len(done) else set()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    todo = [(i, g, n) for i in range(args.datasets) for g, n in TRUTHS if (i, g) not in finished]
+    todo = [(i, t) for i in range(args.datasets) for t in TRUTHS if (i, *t) not in finished]
     started = time.perf_counter()
-    for count, (index, gain, noise) in enumerate(todo, start=1):
-        rows = pd.DataFrame(one_dataset(index, gain, noise, args))
+    for count, (index, truth) in enumerate(todo, start=1):
+        rows = pd.DataFrame(one_dataset(index, truth, args))
         done = pd.concat([done, rows], ignore_index=True)
         done.to_csv(args.out, index=False)
         elapsed = time.perf_counter() - started
