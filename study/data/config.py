@@ -35,3 +35,7 @@ class SynthConfig:
     trials: int | None = None
     # Experiment name, i.e. the folder under out= (None: synth_<task>).
     name: str | None = None
+    # C5 ground truth: give each person a latent type, one candidate of the persona grid
+    # (fitted.dimensions, one level per dimension, uniformly), written to truth.parquet
+    # as persona_type for the simulated engine's fit truth (engine.fit_types).
+    persona_types: bool = False

@@ -50,6 +50,17 @@ class SimulatedEngineConfig(EngineConfig):
     hosting_persistence: float = 1.0
     # ... and the sd of per-response noise a co-hosted context adds (K > 1).
     hosting_noise: float = 0.2
+    # C5, the persona library's candidates only (personas ``archetype:DIM=LEVEL,...``):
+    # the log-odds a candidate adds when it matches the person's latent type, times the
+    # share of the type's dimensions it matches ...
+    fit_gain: float = 0.0
+    # ... the sd of a candidate's log-odds noise per (person, candidate, choice point), so
+    # that a candidate fits some choices better than others, as a real model's do ...
+    fit_noise: float = 0.0
+    # ... and the table of latent types: a parquet or CSV file with columns experiment,
+    # participant and persona_type (the synth stage's truth.parquet with
+    # synth.persona_types=true). Needed when fit_gain is not 0.
+    fit_types: str | None = None
 
 
 @dataclass

@@ -14,6 +14,10 @@ human's response on a match and otherwise a uniformly drawn other option (or the
 empty string when no options are known). "Tokens" are whitespace-separated words: a
 fake count, for progress reporting only.
 
+Under a persona of C5's library (``archetype:DIM=LEVEL,...``) the log-odds gain a fit
+term, ``fit_gain`` times the share of the person's latent type the candidate matches plus
+per-choice noise (:mod:`study.engines.simulated_fit`).
+
 Requests with a ``design`` tag (C4's hosted prompts, study.hosting) follow the hosting
 truth instead; every other request is answered as above. A span owned by person o at
 their choice k has log-odds
@@ -60,6 +64,7 @@ from study.engines.base import (
 )
 from study.engines.config import EngineConfig, ModelConfig, SimulatedEngineConfig
 from study.engines.seeds import stable_int
+from study.engines.simulated_fit import FitTruth
 from study.engines.simulated_hosting import PROFILE_DESIGNS, Hosted, SpanOdds, span_odds
 from study.errors import ConfigError
 
@@ -73,10 +78,12 @@ class Effects:
     persona: float
     person_persona: float
     item: float
+    # C5: a library candidate's fit to the person's latent type (study.engines.simulated_fit).
+    fit: float = 0.0
 
     @property
     def logit(self) -> float:
-        return self.mu + self.person + self.persona + self.person_persona + self.item
+        return self.mu + self.person + self.persona + self.person_persona + self.item + self.fit
 
 
 def _sigmoid(x: float) -> float:
@@ -88,9 +95,13 @@ class SimulatedEngine:
 
     def __init__(self, config: SimulatedEngineConfig) -> None:
         self.config = config
+        self.fit_truth = FitTruth.of(config.fit_gain, config.fit_noise, config.fit_types)
 
     def fingerprint(self) -> Mapping[str, str]:
-        truth = {k: str(v) for k, v in asdict(self.config).items() if k != "name"}
+        # The types' file by content (fit_types_sha256 below), not by where it lies.
+        truth = {
+            k: str(v) for k, v in asdict(self.config).items() if k not in {"name", "fit_types"}
+        }
         return {
             "engine": "simulated",
             "engine_version": __version__,
@@ -99,6 +110,8 @@ class SimulatedEngine:
             "model": "simulated",
             "model_sha256": "",
             **truth,
+            # The latent types' content, not just their path, decides the results.
+            "fit_types_sha256": self.fit_truth.digest,
         }
 
     def count_tokens(self, text: str) -> int:
@@ -126,7 +139,18 @@ class SimulatedEngine:
                 c.sd_person_persona, "person_persona", experiment, participant, persona
             ),
             item=self._draw(c.sd_item, "item", experiment, item),
+            fit=self._fit(experiment, participant, persona, item),
         )
+
+    def _fit(self, experiment: str, participant: str, persona: str, item: int) -> float:
+        levels = self.fit_truth.candidate(persona)
+        if levels is None:
+            return 0.0
+        gain = self.config.fit_gain * self.fit_truth.share(experiment, participant, levels)
+        noise = self._draw(
+            self.config.fit_noise, "fit_noise", experiment, participant, persona, item
+        )
+        return gain + noise
 
     def profile_effect(self, experiment: str, participant: str, source: str) -> float:
         """``g(p, s)``: the effect on person ``participant`` of showing the profile of
@@ -305,11 +329,17 @@ def build(engine: EngineConfig, model: ModelConfig) -> SimulatedEngine:
         "hosting_crosstalk",
         "hosting_crosstalk_sd",
         "hosting_noise",
+        "fit_noise",
     ):
         if getattr(engine, name) < 0:
             raise ConfigError(f"engine.{name} must be >= 0, got {getattr(engine, name)}")
     if not 0.0 <= engine.hosting_leakage <= 1.0:
         raise ConfigError(
             f"engine.hosting_leakage is a mixing weight in [0, 1], got {engine.hosting_leakage}"
+        )
+    if engine.fit_gain != 0.0 and not engine.fit_types:
+        raise ConfigError(
+            "engine.fit_gain needs engine.fit_types: a table of the persons' latent types "
+            "(python -m study stage=synth synth.persona_types=true writes truth.parquet)"
         )
     return SimulatedEngine(engine)

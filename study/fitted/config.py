@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from study.errors import ConfigError
+from study.personas.grid import candidate_name
 
 # The prompts of the generated personas (study.fitted.generated). Fields are written
 # ``{name}`` and replaced as plain text (transcripts hold braces of their own); the
@@ -115,10 +116,17 @@ def library(cfg: FittedConfig) -> dict[str, str]:
     if "{sentences}" not in cfg.template:
         raise ConfigError("fitted.template must contain {sentences}")
     names = list(cfg.dimensions)
+    for dimension in names:
+        for name in (dimension, *cfg.dimensions[dimension]):
+            if not name or "," in name or "=" in name:
+                # A candidate's name is DIM=LEVEL,... (study.personas.grid).
+                raise ConfigError(
+                    f"fitted.dimensions: {name!r} may not be empty or contain ',' or '='"
+                )
     candidates = {}
     for levels in itertools.product(*(cfg.dimensions[n].items() for n in names)):
-        name = ",".join(
-            f"{dimension}={level}" for dimension, (level, _) in zip(names, levels, strict=True)
+        name = candidate_name(
+            {dimension: level for dimension, (level, _) in zip(names, levels, strict=True)}
         )
         sentences = " ".join(sentence.strip() for _, sentence in levels)
         candidates[name] = cfg.template.replace("{sentences}", sentences)

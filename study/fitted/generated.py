@@ -17,9 +17,11 @@ a choice depends only on what precedes it, so the first-K NLLs of that one pass 
 fitting criterion and the rest stay unseen until the held-out comparison. Each person
 keeps the description with the lowest mean first-K NLL over the rounds (ties to the
 earlier round), so refining never makes the fitting data worse. Its held-out NLLs are
-``generated_own``; ``generated_other``, the placebo, is the kept description of a donor
-drawn by the `other` derangement over the kept texts (study.personas.derangement),
-scored on the person's transcripts.
+``generated_own``; ``generated_other``, the placebo, is the kept description of a donor,
+another person of the experiment drawn by a seeded derangement over the persons (as
+``fitted_other``'s, study.fitted.selection: a donor's text is never required to differ,
+which would bias the placebo whenever some texts fit everyone better), scored on the
+person's transcripts.
 
 Every request goes through the response store (study.store) as the respond stage's do,
 keyed by its content (prompt, seed, engine fingerprint): a killed run keeps what
@@ -294,7 +296,7 @@ def generate_personas(
     ]
     score_rows, donor_of, undonored = _final_scores(runner, states, kept, cfg, preamble, seed)
     notes += [
-        f"generated_other: {e}/{p} has no donor with another description" for e, p in undonored
+        f"generated_other: {e}/{p} has no donor (alone in the experiment)" for e, p in undonored
     ]
     return GeneratedOutcome(
         rows=pl.DataFrame(rows, schema=ROWS_SCHEMA),
@@ -339,7 +341,8 @@ def _final_scores(
     """generated_own and generated_other NLLs per position, each person's donor (their
     participant id: donors share the experiment) and the persons without one."""
     stand_ins = [Participant(e, p, "") for e, p in kept]
-    donors = assign_donors(stand_ins, seed, lambda row: kept[row.person])
+    # A derangement over persons: each person's "text" is the person.
+    donors = assign_donors(stand_ins, seed, lambda row: f"{row.experiment}\x1f{row.participant}")
     other, donor_of = {}, {}
     for row in stand_ins:
         donor = donors.of(row)

@@ -241,7 +241,7 @@ def fitted_heldout(
     candidate_rows = candidate_rows.filter(pl.col("candidate").is_in(list(names)))
     selection = select_personas(candidate_rows.drop("persona"), split_at, library_order, seed=seed)
     notes = [
-        f"fitted_other: {e}/{p} has no donor with another fitted persona"
+        f"fitted_other: {e}/{p} has no donor (alone in the experiment)"
         for e, p in selection.undonored
     ]
     plain = _positions(rows.filter(pl.col("persona").is_in(["none", "own"])), split_at)

@@ -6,10 +6,14 @@ those NLLs. Per person (experiment, participant; their sessions in order, choice
 order within each), the first K choices fit and the rest are held out:
 
 - ``fitted_own``: the candidate with the lowest mean NLL on the person's first K;
-- ``fitted_other``: the candidate fitted on a donor's first K, the donor drawn by the
-  seeded derangement of the `other` condition (study.personas.derangement) over the
-  persons' fitted candidates, so that a donor's candidate always differs from the
-  person's own (a person whose experiment has no other fitted candidate gets none);
+- ``fitted_other``: the candidate fitted on a donor's first K, the donor another person
+  of the same experiment drawn by a seeded derangement (study.personas.derangement over
+  the persons themselves). The donor's candidate may be the person's own, and then the
+  contrast is 0 for that person, as it should be: requiring it to differ (as the `other`
+  condition requires of preambles) would bias the placebo whenever some candidates fit
+  everyone better, since the fitted candidate is the generically good one more often
+  than a candidate forced to differ from it (measured: docs/sections/fitted.md). A
+  person alone in their experiment has no donor;
 - ``oracle``: the candidate with the lowest mean NLL on the held-out choices, a ceiling
   and never a result.
 
@@ -39,7 +43,7 @@ class Selection:
     # One row per held-out choice and condition (CONDITIONS): experiment, participant,
     # session, choice, condition, candidate, nll.
     heldout: pl.DataFrame
-    # Persons without a fitted_other (no donor with another fitted candidate).
+    # Persons without a fitted_other (alone in their experiment).
     undonored: tuple[tuple[str, str], ...]
 
 
@@ -99,9 +103,10 @@ def select_personas(
     fitted = _best(means.drop_nulls("nll_first_k"), "nll_first_k", order)
     oracle = _best(means.drop_nulls("nll_heldout"), "nll_heldout", order)
     chosen = {(e, p): c for e, p, c in fitted.iter_rows()}
-    # The derangement of the `other` condition, over the fitted candidates as "texts".
+    # A derangement over persons: each person's "text" is the person, so every other
+    # person of the experiment can donate, whatever candidate they fitted.
     stand_ins = [Participant(e, p, "") for e, p in chosen]
-    donors = assign_donors(stand_ins, seed, lambda row: chosen[(row.experiment, row.participant)])
+    donors = assign_donors(stand_ins, seed, lambda row: f"{row.experiment}\x1f{row.participant}")
     other = {}
     for row in stand_ins:
         donor = donors.of(row)

@@ -132,6 +132,9 @@ def fitted_step(
         "tune": cfg.pipeline.tune,
         "chains": cfg.pipeline.chains,
         "seed": cfg.seed,
+        # A single experiment leaves the spread between experiments to its prior (the
+        # usual case for `data.path=`), whose funnel may need the smallest steps.
+        "retries": 2,
     }
     params = {
         **settings,

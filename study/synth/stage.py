@@ -8,7 +8,8 @@ Writes, all or nothing:
   :func:`study.data.iter_participants`;
 - ``DIR/<name>/data_card.md`` and ``data_card.yaml``: its data card, computed from the file;
 - ``DIR/truth.parquet``: each person's true profile (also the values the file reports
-  missing), the profile's contribution ``eta`` and the true task parameters;
+  missing), the profile's contribution ``eta``, the true task parameters and, with
+  ``synth.persona_types``, the latent type ``persona_type`` (study.synth.persona_types);
 - ``DIR/truth.json``: the generating model: task, strength, seed, coefficients, coding.
 """
 
@@ -37,6 +38,7 @@ from study.data.provenance import Provenance
 from study.data.reader import Quirks, ReadOptions
 from study.data.tables import write_tables
 from study.errors import ConfigError
+from study.synth.persona_types import draw_types
 from study.synth.profiles import WEIGHTS, Profiles, coding, draw_profiles
 from study.synth.tasks import TASKS, Simulated
 from study.synth.writer import write_prompts_zip
@@ -60,6 +62,12 @@ def run(cfg: Config) -> None:
     profiles = draw_profiles(rng, synth.participants)
     eta = profiles.linear_predictor(synth.strength)
     simulated = task.simulate(rng, eta, trials)
+    if synth.persona_types:
+        if not cfg.fitted.dimensions:
+            raise ConfigError("synth.persona_types needs the persona grid, fitted.dimensions")
+        # Drawn last, so that the persons' choices are the same with types or without.
+        types = draw_types(rng, synth.participants, cfg.fitted.dimensions)
+        simulated.truth["persona_type"] = np.array(types, dtype=object)
     ids = participant_ids(task.name, synth.participants)
     with StagedOutputs(cfg.out) as staged:
         zip_path = staged.path(f"{name}/{PROMPTS}")
@@ -94,6 +102,10 @@ def run(cfg: Config) -> None:
             "design": simulated.design,
             "config": asdict(synth),
         }
+        if synth.persona_types:
+            generating_model["persona_types"] = {
+                dimension: list(levels) for dimension, levels in cfg.fitted.dimensions.items()
+            }
         staged.path("truth.json").write_text(json.dumps(generating_model, indent=2) + "\n")
     log.info("synth: %d participants of %s -> %s", synth.participants, name, cfg.out)
 

@@ -161,3 +161,29 @@ def test_bandit_recovers_the_direction_of_profile_effects(tmp_path: Path, streng
         low, high = fit.conf_int(alpha=0.01)[1:].T
         assert np.all((low < 0) & (high > 0)), (low, high)
         assert joint > 0.01
+
+
+def test_persona_types_add_a_truth_column_and_leave_the_choices_alone(tmp_path: Path) -> None:
+    from study.fitted.config import library
+    from tests.pipeline.conftest import make_config
+
+    def generate(out: Path, types: bool) -> Path:
+        overrides = ["stage=synth", "synth.participants=30", f"out={out}"]
+        run(make_config([*overrides, f"synth.persona_types={str(types).lower()}"]))
+        return out
+
+    plain, typed = generate(tmp_path / "plain", False), generate(tmp_path / "typed", True)
+    prompts = "synth_probability_matching/prompts.jsonl.zip"
+    assert (plain / prompts).read_bytes() == (typed / prompts).read_bytes()
+    truth = pl.read_parquet(typed / "truth.parquet")
+    assert "persona_type" not in pl.read_parquet(plain / "truth.parquet").columns
+    cfg = make_config([])
+    assert set(truth["persona_type"]) <= set(library(cfg.fitted))
+    assert truth["persona_type"].n_unique() > 6
+    recorded = json.loads((typed / "truth.json").read_text())["persona_types"]
+    assert recorded == {d: list(levels) for d, levels in cfg.fitted.dimensions.items()}
+    with pytest.raises(ConfigError, match=r"fitted\.dimensions"):
+        bare = Config(stage="synth", out=str(tmp_path / "bare"))
+        bare.synth.persona_types = True
+        run(bare)
+    assert not (tmp_path / "bare").exists()

@@ -60,9 +60,9 @@ def test_fitted_own_is_best_on_the_first_k_and_oracle_on_the_rest() -> None:
     assert chosen.undonored == ()
 
 
-def test_a_donor_with_the_same_fitted_candidate_is_never_used() -> None:
-    # Persons 1 and 2 both fit "a", person 3 fits "b": 1 and 2 must take 3's "b", and 3
-    # takes "a" from one of them.
+def test_the_placebo_is_a_derangement_over_persons_whatever_they_fitted() -> None:
+    # Persons 1 and 2 both fit "a", person 3 fits "b": each takes another person's fitted
+    # candidate, which may be their own (then their contrast is 0, not forced above it).
     flat = [1.0, 1.0, 1.0]
     scores = _scores(
         {
@@ -73,21 +73,39 @@ def test_a_donor_with_the_same_fitted_candidate_is_never_used() -> None:
             ("e", "3", "c"): flat,
         }
     )
-    chosen = select_personas(scores, {("e", p): 1 for p in "123"}, ORDER, seed=3)
-    picks = chosen.heldout.filter(pl.col("condition") == "fitted_other").unique(
-        ["participant", "candidate"]
+    donors_seen = set()
+    for seed in range(12):
+        chosen = select_personas(scores, {("e", p): 1 for p in "123"}, ORDER, seed=seed)
+        picks = chosen.heldout.filter(pl.col("condition") == "fitted_other").unique(
+            ["participant", "candidate"]
+        )
+        other = dict(zip(picks["participant"], picks["candidate"], strict=True))
+        assert set(other) == {"1", "2", "3"} and chosen.undonored == ()
+        # A derangement of 3 persons is one of the two 3-cycles.
+        cycles = {
+            ("2", "3", "1"): {"1": "a", "2": "b", "3": "a"},
+            ("3", "1", "2"): {"1": "b", "2": "a", "3": "a"},
+        }
+        assert other in cycles.values()
+        donors_seen.add(tuple(sorted(other.items())))
+    assert len(donors_seen) == 2, "the seed picks the derangement"
+
+
+def test_a_person_alone_in_their_experiment_has_no_placebo() -> None:
+    scores = _scores(
+        {
+            **{("e", p, c): [0.5, 0.5] for p in ("1", "2") for c in ORDER},
+            **{("f", "1", c): [0.5, 0.5] for c in ORDER},
+        }
     )
-    other = dict(zip(picks["participant"], picks["candidate"], strict=True))
-    assert other == {"1": "b", "2": "b", "3": "a"}
-
-
-def test_persons_alike_have_no_placebo_and_are_counted() -> None:
-    scores = _scores({("e", p, c): [0.5, 0.5] for p in ("1", "2") for c in ORDER})
-    chosen = select_personas(scores, {("e", "1"): 1, ("e", "2"): 1}, ORDER, seed=0)
-    assert chosen.undonored == (("e", "1"), ("e", "2"))
-    assert "fitted_other" not in chosen.heldout["condition"].to_list()
-    # Ties go to the library's first candidate.
+    split = {("e", "1"): 1, ("e", "2"): 1, ("f", "1"): 1}
+    chosen = select_personas(scores, split, ORDER, seed=0)
+    assert chosen.undonored == (("f", "1"),)
+    placebo = chosen.heldout.filter(pl.col("condition") == "fitted_other")
+    assert set(placebo["participant"]) == {"1", "2"} and set(placebo["experiment"]) == {"e"}
+    # Ties go to the library's first candidate; alike persons' contrast is exactly 0.
     assert set(chosen.candidates.filter(pl.col("selected"))["candidate"]) == {"a"}
+    assert placebo["candidate"].to_list() == ["a", "a"]
 
 
 def test_sessions_count_in_order_across_the_split() -> None:
