@@ -9,28 +9,6 @@ from dataclasses import dataclass, field
 from study.errors import ConfigError
 from study.personas.grid import candidate_name
 
-# The prompts of the generated personas (study.fitted.generated). Fields are written
-# ``{name}`` and replaced as plain text (transcripts hold braces of their own); the
-# generated description is sampled in a span appended after the template (``<<`` ...
-# ``>>``), so any engine that samples can write it. ``refine`` may also use
-# ``{excerpt}`` (the default leaves it out: a shorter prompt, and the errors carry
-# their own context).
-WRITE_PROMPT = (
-    "Below is the start of a participant's transcript from a psychology experiment; "
-    "the participant's choices are marked with << and >>.\n\n{excerpt}\n\n"
-    "Interviewer: In one or two sentences, in the first person, describe how this "
-    "participant makes their choices.\nInterviewee: "
-)
-REFINE_PROMPT = (
-    "A participant in a psychology experiment was described as: {description}\n"
-    "With that description, these choices were predicted worst (what came before each, "
-    "then what the participant actually chose):\n{errors}\n\n"
-    "Interviewer: In one or two sentences, in the first person, describe how this "
-    "participant makes their choices, so that these choices are predicted better.\n"
-    "Interviewee: "
-)
-ERROR_LINE = "- ...{context} -> {response}"
-
 
 @dataclass
 class GeneratedConfig:
@@ -54,15 +32,22 @@ class GeneratedConfig:
     # ``context_chars`` characters of context.
     excerpt_chars: int = 3000
     context_chars: int = 200
-    write: str = WRITE_PROMPT
-    refine: str = REFINE_PROMPT
-    error: str = ERROR_LINE
+    # The prompts, as data in conf/fitted/default.yaml. Fields are written ``{name}``
+    # and replaced as plain text (transcripts hold braces of their own); the description
+    # is sampled in a span appended after the prompt (``<<`` ... ``>>``), so any engine
+    # that samples can write it. ``write`` has {excerpt}; ``refine`` {description} and
+    # {errors} (and may use {excerpt}); ``error``, one listed choice, {context} and
+    # {response}.
+    write: str = ""
+    refine: str = ""
+    error: str = ""
 
 
 def check_generated(cfg: GeneratedConfig) -> None:
     """Raise :class:`ConfigError`, naming the field, for a value the loop cannot run.
 
-    >>> check_generated(GeneratedConfig())
+    >>> check_generated(GeneratedConfig(write="{excerpt}", refine="{description} {errors}",
+    ...                                 error="{context} {response}"))
     >>> check_generated(GeneratedConfig(batch=0))
     Traceback (most recent call last):
     ...

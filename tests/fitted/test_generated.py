@@ -17,7 +17,7 @@ from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreR
 from study.engines.config import SimulatedEngineConfig
 from study.engines.simulated import SimulatedEngine
 from study.errors import ConfigError
-from study.fitted.config import FittedConfig, GeneratedConfig, check_generated
+from study.fitted.config import FittedConfig, check_generated
 from study.fitted.generated import GeneratedOutcome, generate_personas, worst
 from study.fitted.generated_prompts import error_lines, positions
 from study.fitted.heldout import first_k
@@ -214,7 +214,7 @@ def test_a_rerun_resumes_from_the_store(base, tmp_path) -> None:
 )
 def test_bad_settings_name_their_field(change: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
-        check_generated(replace(GeneratedConfig(), **change))
+        check_generated(replace(make_config([]).fitted.generated, **change))
 
 
 def test_nan_first_k_scores_never_win() -> None:
