@@ -66,6 +66,8 @@ ROWS_SCHEMA = {
     "nll_first_k": pl.Float64,
     "kept": pl.Boolean,
 }
+# One NLL per (person, session, choice) under a condition: the held-out rows of every
+# condition (study.fitted.heldout) have this shape.
 SCORES_SCHEMA = {
     "experiment": pl.String,
     "participant": pl.String,

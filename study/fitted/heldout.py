@@ -36,6 +36,7 @@ import pandas as pd
 import polars as pl
 
 from study.cognitive import CognitiveConfig, heldout_nll
+from study.fitted.generated import SCORES_SCHEMA
 from study.fitted.selection import PERSON, select_personas
 from study.fitted.split import split_index
 from study.pipeline.evidence import Decision, rope_verdict
@@ -150,15 +151,7 @@ def cognitive_rows(
             )
         if result.note:
             notes.append(f"cognitive model, {person[0]}/{person[1]}: {result.note}")
-    schema = {
-        "experiment": pl.String,
-        "participant": pl.String,
-        "session": pl.Int64,
-        "choice": pl.Int64,
-        "persona": pl.String,
-        "nll": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema), sorted(set(notes))
+    return pl.DataFrame(rows, schema=SCORES_SCHEMA), sorted(set(notes))
 
 
 def condition_table(heldout: pl.DataFrame) -> pd.DataFrame:
