@@ -133,6 +133,8 @@ def cognitive_rows(
     for session in people:
         sessions.setdefault(session.person, []).append(session)
     rows, notes = [], []
+    # One note per (experiment, note) with its persons, not one line per person.
+    noted: dict[tuple[str, str], list[str]] = {}
     for person, own in sessions.items():
         if len(own) > 1:
             notes.append(f"cognitive model: {person[0]}/{person[1]} left out (several sessions)")
@@ -150,7 +152,10 @@ def cognitive_rows(
                 }
             )
         if result.note:
-            notes.append(f"cognitive model, {person[0]}/{person[1]}: {result.note}")
+            noted.setdefault((person[0], result.note), []).append(person[1])
+    for (experiment, note), persons in noted.items():
+        who = persons[0] if len(persons) == 1 else f"{len(persons)} persons"
+        notes.append(f"cognitive model, {experiment} ({who}): {note}")
     return pl.DataFrame(rows, schema=SCORES_SCHEMA), sorted(set(notes))
 
 
