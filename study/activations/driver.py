@@ -129,7 +129,8 @@ class Driver:
         layers = list(range(self.n_layers)) if layers is None else [int(x) for x in layers]
         bad = [x for x in layers if not 0 <= x < self.n_layers]
         if bad:
-            raise ValueError(f"layers {bad} do not exist: the model has {self.n_layers}")
+            # IndexError: the package reports it as a configuration error, not bad input.
+            raise IndexError(f"layers {bad} do not exist: the model has {self.n_layers}")
         chunk = int(request["chunk"])
         ids, responses = plan(self.tokens, request["pieces"])
         if len(ids) > self.context:

@@ -191,6 +191,8 @@ class ActivationsEngine:
             raise StudyError(f"the activations driver stopped:\n{self._log_tail()}") from None
         answer = self._read()
         if "error" in answer:
+            if answer["error"].startswith("IndexError"):
+                raise ConfigError(f"activations.layers: {answer['error']}")
             if answer["error"].startswith("ValueError"):
                 raise StudyInputError(answer["error"], participant=owner(request), field="text")
             raise StudyError(f"the activations driver failed: {answer['error']}")
@@ -204,6 +206,11 @@ class ActivationsEngine:
             positions=tuple(answer["positions"]),
             prompt_tokens=int(answer["prompt_tokens"]),
         )
+
+    @property
+    def driver_pid(self) -> int | None:
+        """The driver's process id while it runs (benchmarks read its memory)."""
+        return None if self._process is None else self._process.pid
 
     def close(self) -> None:
         if self._process is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from study.engines.base import ScoreRequest, Span, Tags
+from study.personas.render import RenderedPrompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,20 @@ class ActivationRequest:
     # Length of the leading chat-template text (the `assistant` persona), as in
     # ScoreRequest; 0 when there is none.
     template_chars: int = 0
+
+    @classmethod
+    def from_rendered(
+        cls, rendered: RenderedPrompt, layers: tuple[int, ...] | None = None
+    ) -> ActivationRequest:
+        """The request for a rendered prompt, tagged as study.respond tags its score
+        requests (experiment, participant, session, persona)."""
+        tags = (
+            ("experiment", rendered.experiment),
+            ("participant", rendered.participant),
+            ("session", str(rendered.session)),
+            ("persona", rendered.persona),
+        )
+        return cls(rendered.prompt, rendered.spans, tags, layers, rendered.template_chars)
 
     @classmethod
     def from_score(
