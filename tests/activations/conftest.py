@@ -22,17 +22,20 @@ MODELS = {
 }
 
 
-def thoma_requests(limit: int, layers: tuple[int, ...] | None = None) -> list[ActivationRequest]:
-    """Whole transcripts of the first ``limit`` participants, persona `none`."""
-    return [
-        ActivationRequest(
-            person.transcript,
-            tuple((c.start, c.end) for c in person.choices),
-            (("experiment", person.experiment), ("participant", person.participant)),
-            layers,
+def thoma_requests(
+    limit: int, layers: tuple[int, ...] | None = None, choices: int | None = None
+) -> list[ActivationRequest]:
+    """Transcripts of the first ``limit`` participants, persona `none`; with
+    ``choices``, each cut after that many responses (shorter prompts, faster tests)."""
+    requests = []
+    for person in iter_participants(THOMA, limit=limit):
+        kept = person.choices if choices is None else person.choices[:choices]
+        prompt = person.transcript if choices is None else person.transcript[: kept[-1].end + 2]
+        tags = (("experiment", person.experiment), ("participant", person.participant))
+        requests.append(
+            ActivationRequest(prompt, tuple((c.start, c.end) for c in kept), tags, layers)
         )
-        for person in iter_participants(THOMA, limit=limit)
-    ]
+    return requests
 
 
 @pytest.fixture(scope="module")

@@ -21,5 +21,6 @@ from tests.activations.conftest import MODELS, thoma_requests
 if __name__ == "__main__":
     store = ActivationStore(sys.argv[1])
     with ActivationsEngine(ActivationsConfig(), MODELS["smollm2_135m"]) as engine:
-        for _ in activations(engine, store, thoma_requests(int(sys.argv[2]))):
+        requests = thoma_requests(int(sys.argv[2]), layers=(0, 29), choices=3)
+        for _ in activations(engine, store, requests):
             print("stored", flush=True)

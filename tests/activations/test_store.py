@@ -33,7 +33,7 @@ def stored_files(store: Path, suffix: str) -> dict[str, bytes]:
 
 
 def test_a_second_call_is_served_by_the_store_without_the_driver(smollm2_engine, tmp_path):
-    requests = thoma_requests(2, layers=(0, 15, 29))
+    requests = thoma_requests(2, layers=(0, 15, 29), choices=3)
     store = ActivationStore(tmp_path / "activations")
     first = list(activations(smollm2_engine, store, requests))
     assert smollm2_engine.calls >= 2
@@ -51,7 +51,7 @@ def test_a_second_call_is_served_by_the_store_without_the_driver(smollm2_engine,
 
 
 def test_recomputing_writes_the_same_bytes(smollm2_engine, tmp_path):
-    requests = thoma_requests(2, layers=(5, 20))
+    requests = thoma_requests(2, layers=(5, 20), choices=3)
     list(activations(smollm2_engine, ActivationStore(tmp_path / "a"), requests))
     before = smollm2_engine.calls
     list(activations(smollm2_engine, ActivationStore(tmp_path / "b"), requests, fresh=True))
@@ -82,8 +82,9 @@ def test_a_run_killed_with_sigkill_resumes_with_only_the_missing_requests(tmp_pa
     kept = len(stored_files(store, ".json"))
     assert 1 <= kept < total, "the kill came too late to test resumption"
     with ActivationsEngine(ActivationsConfig(), MODELS["smollm2_135m"]) as engine:
-        results = list(activations(engine, ActivationStore(store), thoma_requests(total)))
+        requests = thoma_requests(total, layers=(0, 29), choices=3)
+        results = list(activations(engine, ActivationStore(store), requests))
         assert engine.calls == total - kept
     assert len(results) == total
     assert len(stored_files(store, ".json")) == len(stored_files(store, ".npy")) == total
-    assert all(r.states.shape[0] == 9 for r in results)
+    assert all(r.states.shape[:2] == (3, 2) for r in results)
