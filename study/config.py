@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from study.activations.config import ActivationsConfig
 from study.cognitive.config import CognitiveConfig
 from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
@@ -55,5 +56,8 @@ class Config:
     # C5's baseline without a language model: which cognitive model each experiment gets
     # and the text patterns it reads (conf/cognitive/).
     cognitive: CognitiveConfig = field(default_factory=CognitiveConfig)
+    # C6: the activations engine, residual-stream states at the choice points
+    # (conf/activations/).
+    activations: ActivationsConfig = field(default_factory=ActivationsConfig)
     # The end-to-end pipeline (stage=pipeline; conf/experiment/).
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
