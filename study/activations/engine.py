@@ -34,7 +34,7 @@ from study.code_version import code_version
 from study.engines.config import ModelConfig
 from study.engines.models import resolve_gguf
 from study.engines.pieces import cut
-from study.engines.vllm_model import REPO_ROOT, default_vllm_python, vllm_weights
+from study.engines.vllm_model import resolve_python, vllm_weights
 from study.errors import ConfigError, StudyError, StudyInputError
 
 DRIVER = Path(__file__).resolve().with_name("driver.py")
@@ -44,19 +44,7 @@ EXIT_GRACE_S = 10
 
 def driver_python(configured: str) -> Path:
     """The interpreter that runs the driver, or a ConfigError that says how to get one."""
-    if not configured:
-        python = default_vllm_python()
-    else:
-        python = Path(configured).expanduser()
-        if not python.is_absolute() and not python.exists():
-            python = REPO_ROOT / python
-    if not python.exists():
-        raise ConfigError(
-            f"the activations engine needs torch and transformers: no Python interpreter at "
-            f"{python}; build the vLLM environment with `make vllm-env`, or set "
-            "activations.python to an interpreter that has torch and transformers"
-        )
-    return python
+    return resolve_python(configured, "activations.python", "torch and transformers")
 
 
 def owner(request: ActivationRequest) -> str | None:

@@ -46,9 +46,10 @@ def default_vllm_python() -> Path:
     return REPO_ROOT / ".venv-vllm" / "bin" / "python"
 
 
-def resolve_python(configured: str) -> Path:
-    """The interpreter to run vLLM with: ``configured`` (relative paths from the current
-    folder, then from the repository), or the vLLM environment's by default."""
+def resolve_python(configured: str, setting: str = "engine.python", needs: str = "vLLM") -> Path:
+    """The interpreter to run vLLM (or another tool of its environment, ``needs``) with:
+    ``configured`` (relative paths from the current folder, then from the repository),
+    or the vLLM environment's by default. ``setting`` names the option in the error."""
     if not configured:
         python = default_vllm_python()
     else:
@@ -57,8 +58,9 @@ def resolve_python(configured: str) -> Path:
             python = REPO_ROOT / python
     if not python.exists():
         raise ConfigError(
-            f"no Python interpreter at {python}; build the vLLM environment with "
-            "`make vllm-env`, or set engine.python to an interpreter that has vLLM"
+            f"no Python interpreter at {python} (needed for {needs}); build the vLLM "
+            f"environment with `make vllm-env`, or set {setting} to an interpreter that "
+            f"has {needs}"
         )
     return python
 

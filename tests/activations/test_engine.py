@@ -72,8 +72,9 @@ def test_a_persona_preamble_moves_every_choice_point_by_its_length(smollm2_engin
 
 def test_a_missing_environment_names_what_to_run(tmp_path):
     settings = ActivationsConfig(python=str(tmp_path / "no-such-python"))
-    with pytest.raises(ConfigError, match="make vllm-env"):
+    with pytest.raises(ConfigError, match="make vllm-env") as refused:
         ActivationsEngine(settings, MODELS["smollm2_135m"])
+    assert "activations.python" in str(refused.value)
 
 
 def test_an_interpreter_without_torch_is_named(smollm2_engine):
