@@ -22,7 +22,14 @@ import numpy as np
 import polars as pl
 
 from study.fitted.heldout import CONDITIONS
-from study.pipeline.outputs import read_manifests, save_figure, script_main, section, write_table
+from study.pipeline.outputs import (
+    manifest_tables,
+    read_manifests,
+    save_figure,
+    script_main,
+    section,
+    write_table,
+)
 from study.pipeline.report import Block, Table, Text
 
 ANALYSIS = "fitted_personas"
@@ -33,11 +40,7 @@ def _folder(manifest: dict) -> Path:
 
 
 def _tables(manifests: list[dict], name: str) -> pl.DataFrame:
-    frames = []
-    for manifest in manifests:
-        table = pl.read_csv(_folder(manifest) / name, infer_schema_length=None)
-        frames.append(table.select(pl.lit(manifest["model"]["name"]).alias("model"), pl.all()))
-    return pl.concat(frames, how="diagonal_relaxed")
+    return manifest_tables(manifests, "fitted", name)
 
 
 def conditions_figure(table: pl.DataFrame, root: Path) -> Path:

@@ -14,6 +14,7 @@ from study.data.config import DataConfig, SynthConfig
 from study.engines.config import EngineConfig, ModelConfig
 from study.fitted.config import FittedConfig
 from study.hosting.config import HostingConfig
+from study.persona_space.config import PersonaSpaceConfig
 from study.personas.config import PersonaTextsConfig, PreambleConfig
 from study.pipeline.config import PipelineConfig
 from study.respond.config import SamplingConfig
@@ -59,5 +60,7 @@ class Config:
     # C6: the activations engine, residual-stream states at the choice points
     # (conf/activations/).
     activations: ActivationsConfig = field(default_factory=ActivationsConfig)
+    # C6: the role texts and the statistics of persona space (conf/persona_space/).
+    persona_space: PersonaSpaceConfig = field(default_factory=PersonaSpaceConfig)
     # The end-to-end pipeline (stage=pipeline; conf/experiment/).
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)

@@ -24,6 +24,9 @@ class PersonaSpaceConfig:
     template: str = "Interviewer: How would you describe yourself?\nInterviewee: {text}\n\n"
     # name -> short first-person text; at least MIN_ROLES of them.
     roles: dict[str, str] = field(default_factory=dict)
+    # Persons per experiment in the pipeline's C6 analysis (the first ones); null: all
+    # persons of the data step.
+    persons: int | None = None
     assistant: list[str] = field(default_factory=lambda: ["assistant"])
     layers: list[int] | None = None
     drift_layer: int | None = None
@@ -31,6 +34,9 @@ class PersonaSpaceConfig:
     null_quantile: float = 0.95
     split_draws: int = 20
     variance_target: float = 0.7
+    # The pipeline's verdict needs the axis reproducible across persons: a split-half
+    # cosine at least this (study.pipeline.persona_space_fit).
+    min_split_half: float = 0.8
     prob: float = 0.94
     seed: int = 0
 
@@ -56,11 +62,15 @@ def check(cfg: PersonaSpaceConfig, where: str = "persona_space") -> PersonaSpace
             raise ConfigError(f"{where}.roles.{name}: the text is empty")
     if not cfg.assistant or not all(isinstance(a, str) and a for a in cfg.assistant):
         raise ConfigError(f"{where}.assistant: name at least one condition, as text")
+    if cfg.persons is not None and (
+        not isinstance(cfg.persons, int) or isinstance(cfg.persons, bool) or cfg.persons < 1
+    ):
+        raise ConfigError(f"{where}.persons must be null or an integer >= 1, got {cfg.persons!r}")
     for name in ("null_draws", "split_draws"):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{where}.{name} must be an integer >= 1, got {value!r}")
-    for name in ("null_quantile", "variance_target", "prob"):
+    for name in ("null_quantile", "variance_target", "prob", "min_split_half"):
         value = getattr(cfg, name)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1:
             raise ConfigError(f"{where}.{name} must be a number in (0, 1), got {value!r}")

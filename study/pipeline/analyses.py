@@ -209,6 +209,46 @@ def fitted_personas(cfg: Config, root: Path) -> None:
         )
 
 
+def persona_space(cfg: Config, root: Path) -> None:
+    """C6: every person under none, own, other, the archetypes, the assistant and the
+    role texts, scored (washout) and read out at every choice point (activations); the
+    axis, drift and washout per model (study.persona_space)."""
+    from study.pipeline.persona_space_steps import (
+        activations_step,
+        space_config,
+        space_fit_step,
+        space_people,
+    )
+
+    data, people = data_step(cfg, root)
+    chosen = space_people(cfg, people)
+    scoring, personas = space_config(cfg)
+    for model in models_of(cfg):
+        responded = respond_step(
+            scoring, root, data, chosen, engine=cfg.engine, model=model, personas=personas, runs=0
+        )
+        states = activations_step(
+            scoring, root, data, chosen, engine=cfg.engine, model=model, personas=personas
+        )
+        fitted = space_fit_step(cfg, root, responded, states, model.name)
+        _write_manifest(
+            cfg,
+            root,
+            f"persona_space-{model.name}",
+            {
+                "analysis": "persona_space",
+                "model": asdict(model),
+                "engine": cfg.engine.name,
+                "steps": {
+                    "data": data.path,
+                    "respond": responded.path,
+                    "activations": states.path,
+                    "persona_space": fitted.path,
+                },
+            },
+        )
+
+
 def hosting_dry_run(cfg: Config) -> None:
     """What ``experiment=hosting`` would ask each model: the first prompt of every
     design and experiment (a co-hosted and an interleaved one among them), token counts,
@@ -272,6 +312,7 @@ ANALYSES: dict[str, Callable[[Config, Path], None]] = {
     "replicate_psych201": replicate_psych201,
     "hosting": hosting,
     "fitted_personas": fitted_personas,
+    "persona_space": persona_space,
     # The scale analysis reads run_vs_persona's manifests; it has no steps of its own.
     "scale": lambda cfg, root: None,
 }
@@ -324,10 +365,27 @@ def generated_plan(cfg: Config, people: list[Participant]) -> str:
     )
 
 
+def persona_space_dry_run(cfg: Config) -> None:
+    """What ``experiment=persona_space`` would ask each model: the first prompt of each
+    experiment under every condition, token counts and cached scoring requests (the
+    respond stage's own dry run); the activations are the same prompts."""
+    from study.pipeline.inputs import load_people
+    from study.pipeline.persona_space_steps import space_config, space_people
+    from study.respond.stage import respond
+
+    people = load_people(Path(cfg.data.path), cfg.data.limit, cfg.pipeline.max_choices)
+    chosen = space_people(cfg, people)
+    scoring, personas = space_config(cfg)
+    for model in models_of(cfg):
+        print(f"##### model {model.name}: {len(personas)} conditions, the same prompts read out")
+        respond(replace(scoring, model=model, personas=personas, runs=0), chosen)
+
+
 # Analyses that can show their plan without computing (``dry_run=true``).
 DRY_RUNS: dict[str, Callable[[Config], None]] = {
     "hosting": hosting_dry_run,
     "fitted_personas": fitted_personas_dry_run,
+    "persona_space": persona_space_dry_run,
 }
 
 

@@ -72,6 +72,20 @@ def read_manifests(
     return found
 
 
+def manifest_tables(manifests: list[dict[str, Any]], step: str, name: str) -> pl.DataFrame:
+    """The CSV ``name`` of step ``step`` of every manifest, stacked, with the manifest's
+    model first as ``model`` (tables written before the model was known lack it)."""
+    frames = []
+    for manifest in manifests:
+        table = pl.read_csv(Path(manifest["steps"][step]) / name, infer_schema_length=None)
+        frames.append(
+            table.drop("model", strict=False).select(
+                pl.lit(manifest["model"]["name"]).alias("model"), pl.all()
+            )
+        )
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
 def report_scope(folder: Path) -> tuple[Path, str | None]:
     """The experiment folder whose manifests the report folder ``folder`` reads, and the
     job it shows (None: no ``job.json``, every manifest there)."""

@@ -63,6 +63,7 @@ SCRIPTS = (
     "c3_scale",
     "c4_hosting",
     "c5_fitted_personas",
+    "c6_persona_space",
 )
 
 

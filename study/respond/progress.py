@@ -1,4 +1,5 @@
-"""The progress bar of the respond stage: requests, participants, tokens/s, ETA."""
+"""The progress bar of the engine steps (respond, activations): requests, participants,
+tokens/s, ETA."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ class Progress:
     The ETA is tqdm's, over requests: it settles once a few participants are done.
     """
 
-    def __init__(self, total: int, participants: int, *, enabled: bool = True) -> None:
+    def __init__(
+        self, total: int, participants: int, *, enabled: bool = True, desc: str = "respond"
+    ) -> None:
         self.participants = participants
         self.tokens = 0
         self.started = time.monotonic()
         self.bar = tqdm(
             total=total,
             unit="req",
-            desc="respond",
+            desc=desc,
             file=sys.stderr,
             disable=not enabled or total == 0,
             dynamic_ncols=True,
