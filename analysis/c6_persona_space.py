@@ -9,8 +9,8 @@ the axis per condition, the behavioural washout slope per condition, and the T6 
 engine's NLLs against the scoring engine's on the same choice points).
 
 Reads the `persona_space` manifests; writes tables/c6_axis, tables/c6_drift,
-tables/c6_washout, tables/c6_verdicts (each .csv, .md, .tex) and figures/c6_space,
-c6_axis, c6_drift, c6_washout (each .png, .pdf).
+tables/c6_washout, tables/c6_verdicts, tables/c6_steering (each .csv, .md, .tex) and
+figures/c6_space, c6_axis, c6_drift, c6_washout, c6_steering (each .png, .pdf).
 Run alone: python analysis/c6_persona_space.py OUT
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import polars as pl
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from study.pipeline.outputs import (
     manifest_tables,
@@ -49,9 +50,14 @@ def style(condition: str) -> dict[str, Any]:
     return {"color": "0.6", "lw": 0.6, "alpha": 0.6, "zorder": 1}
 
 
+def _width(models: list[str]) -> float:
+    # One model's panel alone still leaves room for a legend below it.
+    return max(4.2 * len(models), 6.0)
+
+
 def _panels(models: list[str], height: float = 3.2):
     fig, axes = plt.subplots(
-        1, len(models), figsize=(4.2 * len(models), height), layout="constrained", squeeze=False
+        1, len(models), figsize=(_width(models), height), layout="constrained", squeeze=False
     )
     return fig, axes[0]
 
@@ -121,11 +127,80 @@ def curves_figure(
             )
         if log_x:
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(model, fontsize=9)
         ax.set_xlabel("choice index k" + (" + 1 (log)" if log_x else ""), fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)
     fig.legend(loc="outside lower center", ncols=4, fontsize=7)
     return save_figure(fig, root, name)
+
+
+def steering_figure(dose: pl.DataFrame, root: Path) -> Path:
+    """The dose-response of steering: option measures (top) and the NLL of the person's
+    response (bottom) against alpha, one column per model; bars: ±1 SE over persons."""
+    models = dose["model"].unique(maintain_order=True).to_list()
+    fig, axes = plt.subplots(
+        2, len(models), figsize=(_width(models), 5.0), layout="constrained", squeeze=False
+    )
+    measures = {
+        "p_response": "p(person's option)",
+        "tv": "TV distance from α = 0",
+        "on_options": "mass on the options",
+    }
+    for column, model in enumerate(models):
+        rows = dose.filter(pl.col("model") == model).sort("alpha")
+        top, bottom = axes[0][column], axes[1][column]
+        for m, (name, label) in enumerate(measures.items()):
+            if name in rows.columns and rows[name].is_not_null().any():
+                top.errorbar(
+                    rows["alpha"],
+                    rows[name],
+                    yerr=rows[f"{name}_se"],
+                    marker="o",
+                    ms=3,
+                    color=f"C{m}",
+                    label=label if column == 0 else None,
+                    capsize=2,
+                )
+        bottom.errorbar(
+            rows["alpha"],
+            rows["nll"],
+            yerr=rows["nll_se"],
+            marker="o",
+            ms=3,
+            color="C3",
+            capsize=2,
+        )
+        top.set_ylim(-0.05, 1.05)
+        top.set_title(model, fontsize=9)
+        bottom.set_xlabel("α (SDs of the projection on the axis)", fontsize=8)
+        bottom.set_ylabel("NLL of the person's response", fontsize=8)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=7)
+    return save_figure(fig, root, "c6_steering")
+
+
+def steering_blocks(manifests: list[dict], root: Path) -> list[Block]:
+    """The steering step's table, figure and sizes, when the run steered."""
+    steered = [m for m in manifests if "steering" in m["steps"]]
+    if not steered:
+        return []
+    dose = manifest_tables(steered, "steering", "dose.csv")
+    write_table(dose, root, "c6_steering", "Steering along the assistant axis")
+    figure = steering_figure(dose, root)
+    persons = int(dose["n_persons"].max() or 0)
+    return [
+        Text(
+            "Steering: α × the axis (α in standard deviations of the projection) added to "
+            "the middle layer's output at every position of each person's unsteered "
+            f"prompt ({persons} persons). With single-token options the option "
+            "distribution is read at each choice point: the probability of the person's "
+            "own option and the distance from the unsteered distribution. A flat curve "
+            "means the axis carries nothing the model's answers use."
+        ),
+        Figure(str(figure.relative_to(root)), "Dose-response of steering along the axis"),
+        Table(dose, "Steering: per α, means over persons (SE over persons)"),
+    ]
 
 
 def verdict_rows(manifests: list[dict]) -> tuple[pl.DataFrame, list[str], set[str]]:
@@ -156,19 +231,24 @@ def verdict_rows(manifests: list[dict]) -> tuple[pl.DataFrame, list[str], set[st
             if check["choice_points"]
             else "no choice point in common"
         )
-        directions = ", ".join(f"{n} {d}" for d, n in sorted(summary["drift_directions"].items()))
-        fading = ", ".join(summary["washout_fading"]) or "none"
+        directions = (
+            ", ".join(f"{n} {d}" for d, n in sorted(summary["drift_directions"].items()))
+            if summary["drift_passed"]
+            else "the fit FAILED its diagnostics, no direction is read"
+        )
+        faded = ", ".join(summary["washout_fading"])
+        if not summary["washout_passed"]:
+            fading = "the fit FAILED its diagnostics, nothing is read"
+        elif faded:
+            fading = f"the effect fades (slope's upper bound below 0) for {faded}"
+        else:
+            fading = "no persona's effect fades (no slope's upper bound below 0)"
         lines.append(
             f"- **{model}**: T6 {summary['verdict']}: {summary['reason']}. Rests on "
             f"{summary['n_persons']} persons, {summary['n_conditions']} conditions, "
             f"{summary['n_choice_points']} read-out choice points. Same model as the scores: "
-            f"{same}. Drift (layer {summary['middle_layer']}): {directions}. Washout "
-            f"fades (slope's upper bound below 0) for: {fading}."
-            + (
-                ""
-                if summary["fits_passed"]
-                else " The drift or washout fit FAILED its diagnostics."
-            )
+            f"{same}. Drift (layer {summary['middle_layer']}): {directions}. Washout: "
+            f"{fading}."
         )
     return pl.DataFrame(rows), lines, notes
 
@@ -243,9 +323,10 @@ def make(root: Path) -> list[Block]:
             washout.select("model", "condition", "slope", "lower", "upper", "diagnostics"),
             "Washout: slope of |NLL_q − NLL_none| per log(k + 1) (94% interval)",
         ),
+        *steering_blocks(manifests, root),
         Text(
             "Tables: `tables/c6_axis.csv` (every layer), `tables/c6_drift.csv`, "
-            "`tables/c6_washout.csv`, `tables/c6_verdicts.csv`."
+            "`tables/c6_washout.csv`, `tables/c6_verdicts.csv`, `tables/c6_steering.csv`."
         ),
     ]
     return section(

@@ -10,12 +10,19 @@ It loads the Hugging Face folder (the float32 weights study.engines.vllm_model c
 from the GGUF) and answers one JSON line on stdout per JSON line on stdin:
 
 - request: ``{"pieces": [[text, choice, template], ...], "layers": [...] | null,
-  "chunk": N, "out": PATH}``, the prompt cut at its span boundaries
-  (study.engines.pieces; ``choice`` is the response index of a response piece, null for
-  context);
+  "chunk": N, "out": PATH, "options": [...], "steer": {"layer": L, "vector": [...]}}``,
+  the prompt cut at its span boundaries (study.engines.pieces; ``choice`` is the
+  response index of a response piece, null for context); ``options`` and ``steer`` are
+  optional;
 - answer: ``{"nll": [...], "n_tokens": [...], "prompt_tokens": N, "positions": [...],
-  "layers": [...]}``, having written ``PATH`` (a float16 ``.npy`` of shape
-  [choice points, layers, hidden]); or ``{"error": TEXT}``.
+  "layers": [...], "option_logprobs": [[...], ...]}``, having written ``PATH`` (a
+  float16 ``.npy`` of shape [choice points, layers, hidden]); or ``{"error": TEXT}``.
+
+Steering adds ``vector`` to the output of block ``L`` at every position before anything
+reads it (the kept states of that block included). ``option_logprobs`` gives, per choice
+point, each option's log-probability as the first token of the response, only when
+every option is a single token (else it is empty: a first token's probability is not a
+multi-token option's).
 
 The first line it writes says it is ready (layers, hidden size, context window,
 library versions). Everything the libraries print goes to stderr: stdout is the
@@ -139,13 +146,19 @@ class Driver:
                 f"({self.context})"
             )
         positions = [start - 1 for start, _end in responses]
+        option_ids = [self.tokens.encode(str(o), False, False) for o in request.get("options", [])]
+        single = bool(option_ids) and all(len(o) == 1 for o in option_ids)
+        option_rows: dict[int, list[float]] = {}
+        before_response = set(positions)
         # Where logits are needed: before every response token (j - 1 predicts j).
         predict = sorted({j - 1 for start, end in responses for j in range(start, end)})
         states = np.zeros((len(positions), len(layers), self.hidden), dtype=np.float16)
         logprob: dict[int, float] = {}
 
         window: dict[str, Any] = {}
-        hooks = [
+        steer = request.get("steer")
+        hooks = [] if steer is None else [self._steering(steer)]
+        hooks += [
             self.blocks[layer].register_forward_hook(self._keeper(slot, states, window))
             for slot, layer in enumerate(layers)
         ]
@@ -172,6 +185,8 @@ class Driver:
                         rows = torch.log_softmax(output.logits[0].double(), dim=-1)
                         for row, j in enumerate(wanted):
                             logprob[j + 1] = float(rows[row, ids[j + 1]])
+                            if single and j in before_response:
+                                option_rows[j] = [float(rows[row, o[0]]) for o in option_ids]
         finally:
             for hook in hooks:
                 hook.remove()
@@ -184,7 +199,29 @@ class Driver:
             "prompt_tokens": len(ids),
             "positions": positions,
             "layers": layers,
+            "option_logprobs": [option_rows[p] for p in positions] if single else [],
         }
+
+    def _steering(self, steer: dict[str, Any]) -> Any:
+        """Register a forward hook that adds ``steer["vector"]`` to block
+        ``steer["layer"]``'s output at every position; returns its handle."""
+        layer = int(steer["layer"])
+        if not 0 <= layer < self.n_layers:
+            raise IndexError(
+                f"steering layer {layer} does not exist: the model has {self.n_layers}"
+            )
+        vector = self.torch.tensor(steer["vector"], device=self.device)
+        if vector.shape != (self.hidden,):
+            raise ValueError(
+                f"a steering vector of {tuple(vector.shape)} values for hidden size {self.hidden}"
+            )
+
+        def add(_module: Any, _inputs: Any, output: Any) -> Any:
+            if isinstance(output, tuple):
+                return (output[0] + vector.to(output[0].dtype), *output[1:])
+            return output + vector.to(output.dtype)
+
+        return self.blocks[layer].register_forward_hook(add)
 
     def _keeper(self, slot: int, states: Any, window: dict[str, Any]) -> Any:
         """A forward hook that copies the choice points' rows of a block's output."""

@@ -165,12 +165,15 @@ class ActivationsEngine:
         process = self._start()
         assert process.stdin is not None and self._workdir is not None
         out = self._workdir / "states.npy"
-        message = {
+        message: dict[str, Any] = {
             "pieces": [[p.text, p.choice, p.template] for p in pieces],
             "layers": None if request.layers is None else list(request.layers),
             "chunk": self.settings.chunk_size,
             "out": str(out),
+            "options": list(request.options),
         }
+        if request.steer_layer is not None:
+            message["steer"] = {"layer": request.steer_layer, "vector": list(request.steer)}
         self.calls += 1
         try:
             process.stdin.write(json.dumps(message) + "\n")
@@ -193,6 +196,7 @@ class ActivationsEngine:
             n_tokens=tuple(answer["n_tokens"]),
             positions=tuple(answer["positions"]),
             prompt_tokens=int(answer["prompt_tokens"]),
+            option_logprobs=tuple(tuple(row) for row in answer.get("option_logprobs", [])),
         )
 
     @property

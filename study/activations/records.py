@@ -28,6 +28,13 @@ class ActivationRequest:
     # Length of the leading chat-template text (the `assistant` persona), as in
     # ScoreRequest; 0 when there is none.
     template_chars: int = 0
+    # Steering: ``steer`` (a vector of the model's hidden size) is added to the output of
+    # block ``steer_layer`` at every position; None/empty: no steering.
+    steer_layer: int | None = None
+    steer: tuple[float, ...] = ()
+    # Response options whose next-token log-probabilities are wanted at each choice
+    # point (single-token options only; see ActivationResult.option_logprobs).
+    options: tuple[str, ...] = ()
 
     @classmethod
     def from_rendered(
@@ -67,3 +74,7 @@ class ActivationResult:
     positions: tuple[int, ...]
     # Tokens in the prompt.
     prompt_tokens: int
+    # Per choice point, per requested option: its log-probability as the response's
+    # first token. Empty when no options were asked for or some option is more than one
+    # token (then a first-token probability is not the option's).
+    option_logprobs: tuple[tuple[float, ...], ...] = ()

@@ -90,6 +90,7 @@ class ActivationStore:
             n_tokens=tuple(meta["n_tokens"]),
             positions=tuple(meta["positions"]),
             prompt_tokens=meta["prompt_tokens"],
+            option_logprobs=tuple(tuple(row) for row in meta.get("option_logprobs", [])),
         )
 
     def put(self, key: str, result: ActivationResult, provenance: Mapping[str, object]) -> None:
@@ -107,6 +108,7 @@ class ActivationStore:
             "n_tokens": list(result.n_tokens),
             "positions": list(result.positions),
             "prompt_tokens": result.prompt_tokens,
+            "option_logprobs": [list(row) for row in result.option_logprobs],
             "provenance": dict(provenance),
         }
         with atomic_path(meta_file) as tmp:

@@ -38,6 +38,12 @@ class PersonaSpaceConfig:
     # cosine at least this (study.pipeline.persona_space_fit).
     min_split_half: float = 0.8
     prob: float = 0.94
+    # Steering (the pipeline's second C6 step): alpha x axis added at the middle layer,
+    # alpha in standard deviations of the projection on the axis; must include 0 (the
+    # unsteered reference). Empty: no steering step.
+    steering: list[float] = field(default_factory=lambda: [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
+    # The condition whose prompts are steered.
+    steering_condition: str = "none"
     seed: int = 0
 
 
@@ -78,6 +84,15 @@ def check(cfg: PersonaSpaceConfig, where: str = "persona_space") -> PersonaSpace
         not cfg.layers or not all(isinstance(x, int) and x >= 0 for x in cfg.layers)
     ):
         raise ConfigError(f"{where}.layers must be null or a list of layer numbers >= 0")
+    if cfg.steering and (
+        not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in cfg.steering)
+        or 0 not in cfg.steering
+        or len(set(cfg.steering)) != len(cfg.steering)
+    ):
+        raise ConfigError(
+            f"{where}.steering must be distinct numbers including 0 (the unsteered "
+            f"reference), got {cfg.steering!r}"
+        )
     if cfg.drift_layer is not None and (
         not isinstance(cfg.drift_layer, int) or cfg.drift_layer < 0
     ):

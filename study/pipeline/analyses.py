@@ -212,7 +212,9 @@ def fitted_personas(cfg: Config, root: Path) -> None:
 def persona_space(cfg: Config, root: Path) -> None:
     """C6: every person under none, own, other, the archetypes, the assistant and the
     role texts, scored (washout) and read out at every choice point (activations); the
-    axis, drift and washout per model (study.persona_space)."""
+    axis, drift and washout per model (study.persona_space); then the model steered
+    along its own axis (persona_space.steering)."""
+    from study.pipeline.persona_space_steering import steering_step
     from study.pipeline.persona_space_steps import (
         activations_step,
         space_config,
@@ -231,6 +233,11 @@ def persona_space(cfg: Config, root: Path) -> None:
             scoring, root, data, chosen, engine=cfg.engine, model=model, personas=personas
         )
         fitted = space_fit_step(cfg, root, responded, states, model.name)
+        steps = {"data": data, "respond": responded, "activations": states, "persona_space": fitted}
+        if cfg.persona_space.steering:
+            steps["steering"] = steering_step(
+                scoring, root, data, chosen, fitted, engine=cfg.engine, model=model
+            )
         _write_manifest(
             cfg,
             root,
@@ -239,12 +246,7 @@ def persona_space(cfg: Config, root: Path) -> None:
                 "analysis": "persona_space",
                 "model": asdict(model),
                 "engine": cfg.engine.name,
-                "steps": {
-                    "data": data.path,
-                    "respond": responded.path,
-                    "activations": states.path,
-                    "persona_space": fitted.path,
-                },
+                "steps": {name: step.path for name, step in steps.items()},
             },
         )
 

@@ -45,6 +45,8 @@ class SpaceOutcome:
     washout: pd.DataFrame
     washout_curve: pd.DataFrame
     summary: dict[str, Any]
+    # The unit axis at the middle layer (``axis.npy``), for steering.
+    axis_vector: np.ndarray
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -64,6 +66,7 @@ class SpaceOutcome:
             "washout_curve",
         ):
             getattr(self, name).to_csv(path(f"{name}.csv"), index=False)
+        np.save(path("axis.npy"), self.axis_vector)
         Path(path("c6.json")).write_text(json.dumps(self.summary, indent=2) + "\n")
         Path(path("notes.json")).write_text(json.dumps(self.notes, indent=2) + "\n")
 
@@ -211,8 +214,12 @@ def persona_space_outputs(
         "n_choice_points": int(acts.keys.height),
         "drift_directions": {str(k): int(v) for k, v in directions.items()},
         "washout_fading": fading,
+        "drift_passed": bool(drifted.fit.passed),
+        "washout_passed": bool(washed.passed),
         "fits_passed": bool(drifted.fit.passed and washed.passed),
         "same_model": same_model(scores, keys),
+        # The scale of steering's alpha: the spread of every choice point's projection.
+        "projection_sd": float(np.std(projections(acts, axis, middle)["y"].to_numpy(), ddof=1)),
     }
     return SpaceOutcome(
         axis=table.table,
@@ -223,5 +230,6 @@ def persona_space_outputs(
         washout=washed.table,
         washout_curve=washout_curve(washout_rows(scored, "scores.parquet")),
         summary=summary,
+        axis_vector=axis,
         notes=[*table.notes, *drifted.fit.notes, *washed.notes],
     )

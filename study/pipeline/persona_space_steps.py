@@ -68,23 +68,43 @@ def space_people(cfg: Config, people: list[Participant]) -> list[Participant]:
     return people if limit is None else first_per_experiment(people, limit)
 
 
-def chat_of(engine: EngineConfig, model: ModelConfig):
-    """The scoring engine's chat framing for ``model`` (the `assistant` condition's
-    prompt), so activations read the very prompt the NLLs were scored on. The engine
-    is built for this and closed again: for llama.cpp that is a second or two."""
+def chat_of(engine: EngineConfig, model: ModelConfig, request: str):
+    """The scoring engine's chat framing of ``request`` for ``model`` (the `assistant`
+    condition's prompt), as the function rendering asks for, so activations read the
+    very prompt the NLLs were scored on. The engine is built for this and closed again
+    (for llama.cpp a second or two); its template is read while it is open."""
     from study.engines.registry import build_engine
 
     built = build_engine(engine, model)
     try:
-        return built.chat_prompt
+        framed = built.chat_prompt(request)
     finally:
         built.close()
 
+    def chat(user: str) -> str | None:
+        if user != request:
+            raise ValueError(f"only {request!r} was framed, not {user!r}")
+        return framed
 
-def rendered_prompts(cfg: Config, people: list[Participant], personas: list[str], chat):
+    return chat
+
+
+def rendered_prompts(
+    cfg: Config,
+    people: list[Participant],
+    personas: list[str],
+    engine: EngineConfig,
+    model: ModelConfig,
+):
+    """Every (person, condition) prompt as the respond step renders it."""
     from study.personas import parse_condition, render_all
 
     conditions = [parse_condition(p, cfg.persona_texts) for p in personas]
+    chat = (
+        chat_of(engine, model, cfg.persona_texts.assistant_request)
+        if any(c.kind == "assistant" for c in conditions)
+        else None
+    )
     return render_all(people, conditions, cfg.persona_texts, cfg.preamble, seed=cfg.seed, chat=chat)
 
 
@@ -121,7 +141,7 @@ def activations_step(
     }
 
     def build(staged) -> dict[str, Any]:
-        prompts = rendered_prompts(cfg, people, personas, chat_of(engine, model))
+        prompts = rendered_prompts(cfg, people, personas, engine, model)
         requests = [ActivationRequest.from_rendered(p, layers) for p in prompts]
         keys: list[dict[str, Any]] = []
         blocks: list[np.ndarray] = []
