@@ -17,6 +17,8 @@ from study.pipeline.persona_space_fit import verdict
 from study.pipeline.persona_space_steps import space_config
 from tests.pipeline.conftest import SHORT_CHAINS, make_config, pipeline_run
 
+THOMA = Path(__file__).resolve().parents[2] / "data" / "psych201" / "thoma2025riskychoice"
+
 
 def test_every_role_is_scored_as_an_archetype_after_the_named_conditions() -> None:
     cfg = make_config(["experiment=persona_space"])
@@ -68,12 +70,15 @@ def test_t6_verdict_follows_its_thresholds(table: pd.DataFrame, expected: str) -
 
 @pytest.fixture(scope="module")
 def space_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
+    # The shortest shipped transcripts, cut short: 2 persons x 31 conditions.
     overrides = [
         "experiment=persona_space",
         "pipeline.models=[smollm2_135m]",
+        f"data.path={THOMA}",
         "data.limit=2",
         "persona_space.persons=2",
-        "pipeline.max_choices=5",
+        "pipeline.max_choices=4",
+        "persona_space.steering=[-4,0,4]",
         *SHORT_CHAINS,
     ]
     return pipeline_run(tmp_path_factory, "persona_space", overrides)
@@ -94,8 +99,9 @@ def test_persona_space_writes_the_contract_tables(space_run: tuple[Config, Path]
     assert axis["cos_pc1"].between(0, 1).all() and axis["auroc"].between(0, 1).all()
     keys = pd.read_parquet(Path(manifest["steps"]["activations"]) / "keys.parquet")
     persons = keys[["experiment", "participant"]].drop_duplicates()
-    # persona_space.persons=2 of each shipped experiment, every one read out.
-    assert len(persons) == 2 * keys["experiment"].nunique()
+    # persona_space.persons=2, every one read out under every condition.
+    assert len(persons) == 2
+    assert keys.groupby("condition")["index"].size().nunique() == 1
     assert (axis["n_persons"] == len(persons)).all()
     for name in ("c6_drift", "c6_washout"):
         table = pd.read_csv(out / "tables" / f"{name}.csv")
@@ -131,3 +137,62 @@ def test_the_report_has_the_c6_section_and_its_figures(space_run: tuple[Config, 
     for name in ("c6_space", "c6_axis", "c6_drift", "c6_washout"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
         assert f"figures/{name}.png" in report
+
+
+@pytest.mark.llm
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_steering_moves_the_answers_and_zero_is_the_plain_model(
+    space_run: tuple[Config, Path],
+) -> None:
+    _, out = space_run
+    dose = pd.read_csv(out / "tables" / "c6_steering.csv").set_index("alpha")
+    assert sorted(dose.index) == [-4, 0, 4]
+    # alpha 0 is the unsteered model: its distance from itself is 0, and its NLL is the
+    # activations step's NLL of the same `none` prompts.
+    assert dose.loc[0, "tv"] == 0
+    manifest = json.loads(next((out / "manifests").rglob("persona_space-*.json")).read_text())
+    keys = pd.read_parquet(Path(manifest["steps"]["activations"]) / "keys.parquet")
+    none = keys[keys["condition"] == "none"]
+    points = pd.read_csv(
+        Path(manifest["steps"]["steering"]) / "steering.csv", dtype={"participant": str}
+    )
+    plain = points[points["alpha"] == 0].merge(none, on=["participant", "index"])
+    assert len(plain) == len(none) > 0
+    assert (plain["nll_x"] - plain["nll_y"]).abs().max() < 1e-9
+    # Four standard deviations along the axis move the option distribution (on these
+    # transcripts by less than a hundredth: the measured effect is small, not absent).
+    assert dose.loc[-4, "tv"] > 1e-4 and dose.loc[4, "tv"] > 1e-4
+    assert dose["p_response"].between(0, 1).all()
+
+
+def test_steering_distance_is_total_variation_from_the_unsteered_point() -> None:
+    from study.pipeline.persona_space_steering import with_distance
+
+    point = {"experiment": "e", "participant": "1", "session": 0, "index": 0}
+    points = pd.DataFrame(
+        [
+            {**point, "alpha": 0.0, "distribution": "[0.5, 0.5]"},
+            {**point, "alpha": 2.0, "distribution": "[0.8, 0.2]"},
+            {**point, "index": 1, "alpha": 2.0, "distribution": "[1.0, 0.0]"},  # no reference
+        ]
+    )
+    tv = with_distance(points)["tv"].tolist()
+    assert tv[0] == 0 and tv[1] == pytest.approx(0.3)
+    assert pd.isna(tv[2])
+
+
+def test_steering_dose_weighs_persons_equally() -> None:
+    from study.pipeline.persona_space_steering import dose_response
+
+    rows = [("a", 0, 1.0)] + [("b", i, 3.0) for i in range(3)]
+    points = pd.DataFrame(
+        [
+            {"alpha": 0.0, "experiment": "e", "participant": p, "index": i, "nll": nll}
+            for p, i, nll in rows
+        ]
+    )
+    dose = dose_response(points, "m").iloc[0]
+    assert dose["nll"] == pytest.approx(2.0)  # (1 + 3) / 2, not (1 + 3 + 3 + 3) / 4
+    assert dose["n_persons"] == 2 and dose["n_points"] == 4
+    assert dose["nll_se"] == pytest.approx(1.0)  # sd of (1, 3) over sqrt(2)
