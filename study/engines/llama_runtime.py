@@ -229,26 +229,6 @@ class LlamaRuntime:
         if not llama_cpp.llama_memory_seq_rm(self.memory, 0, position, -1):
             raise LlamaRuntimeError(f"llama.cpp could not roll the cache back to {position}")
 
-    # -- sampling -------------------------------------------------------------------
-
-    def sampler(self, seed: int, temperature: float) -> ctypes.c_void_p:
-        """A sampler chain: temperature then a seeded draw (greedy at temperature 0)."""
-        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
-        if temperature <= 0.0:
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
-        else:
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(temperature))
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(seed))
-        return chain
-
-    def sample(self, chain: ctypes.c_void_p, index: int) -> int:
-        """Draw the next token from the logits of batch token ``index``."""
-        return int(llama_cpp.llama_sampler_sample(chain, self.ctx, index))
-
-    @staticmethod
-    def free_sampler(chain: ctypes.c_void_p) -> None:
-        llama_cpp.llama_sampler_free(chain)
-
     def close(self) -> None:
         if self._closed:
             return
