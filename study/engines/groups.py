@@ -57,3 +57,24 @@ def attribute(shared: int, runs: int) -> list[int]:
     """
     base, extra = divmod(shared, runs)
     return [base + (1 if run < extra else 0) for run in range(runs)]
+
+
+def group_batches(requests: Sequence[SampleRequest], size: int) -> Iterator[list[SampleRequest]]:
+    """Batches of at most ``size`` requests that never split the runs of a prompt (a
+    group larger than ``size`` is a batch of its own), so an engine that schedules a
+    batch together computes each shared prefix once within it.
+
+    >>> a, b = (SampleRequest(p, (), seed=s) for p, s in (("x", 1), ("y", 1)))
+    >>> [len(batch) for batch in group_batches([a, a, a, b, b, a], 4)]
+    [3, 3]
+    >>> [len(batch) for batch in group_batches([a] * 5 + [b], 4)]
+    [5, 1]
+    """
+    batch: list[SampleRequest] = []
+    for group in run_groups(requests):
+        if batch and len(batch) + len(group) > size:
+            yield batch
+            batch = []
+        batch.extend(group)
+    if batch:
+        yield batch
