@@ -101,14 +101,17 @@ def main() -> None:
     parser.add_argument("--max-chars", type=int, default=32768, help="0: whole transcripts")
     parser.add_argument("--max-tokens", type=int, default=16, help="sampling.max_tokens")
     parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS))
+    parser.add_argument("--decode-threads", type=int, help="engine.decode_threads")
     parser.add_argument("--csv", type=Path, default=Path("bench_sampling.csv"))
     args = parser.parse_args()
 
     model = ModelConfig(name=args.model, gguf=MODELS[args.model])
-    engine = llamacpp.build(LlamaCppEngineConfig(n_ctx=N_CTX), model)
+    settings = LlamaCppEngineConfig(n_ctx=N_CTX, decode_threads=args.decode_threads)
+    engine = llamacpp.build(settings, model)
     print(
         f"model {model.name} ({engine.sha256[:12]}), n_ctx {engine.runtime.n_ctx}, "
-        f"{engine.runtime.n_threads} threads, max_tokens {args.max_tokens}",
+        f"{engine.runtime.n_threads} threads ({engine.runtime.decode_threads} for one-token "
+        f"decodes), max_tokens {args.max_tokens}",
         file=sys.stderr,
     )
     try:

@@ -105,6 +105,7 @@ class LlamaRuntime:
         n_threads: int | None,
         batch_invariant: bool = True,
         flash_attn: bool = False,
+        decode_threads: int | None = None,
     ) -> None:
         llama_cpp.llama_backend_init()
         model_params = llama_cpp.llama_model_default_params()
@@ -125,7 +126,8 @@ class LlamaRuntime:
         ctx_params.n_batch = n_batch
         ctx_params.n_ubatch = n_batch
         ctx_params.n_seq_max = 1
-        ctx_params.n_threads = threads
+        # llama.cpp runs one-token batches on n_threads, larger ones on n_threads_batch.
+        ctx_params.n_threads = decode_threads or threads
         ctx_params.n_threads_batch = threads
         ctx_params.swa_full = True
         ctx_params.no_perf = True
@@ -142,6 +144,7 @@ class LlamaRuntime:
         self.n_ctx = int(llama_cpp.llama_n_ctx(ctx))
         self.n_batch = n_batch
         self.n_threads = threads
+        self.decode_threads = decode_threads or threads
         self.flash_attn = flash_attn
         self.memory = llama_cpp.llama_get_memory(ctx)
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)

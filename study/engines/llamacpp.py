@@ -93,6 +93,7 @@ class LlamaCppEngine:
             n_threads=settings.n_threads,
             batch_invariant=settings.batch_invariant,
             flash_attn=settings.flash_attn,
+            decode_threads=settings.decode_threads,
         )
         system = llama_cpp.llama_print_system_info().decode(errors="replace")
         self._build = hashlib.sha256(system.encode()).hexdigest()[:12]
@@ -117,7 +118,7 @@ class LlamaCppEngine:
         if self.settings.flash_attn:
             # With flash attention a one-token decode after 256 or more cached tokens
             # depends on the thread count (study.engines.llama_runtime): samples do.
-            settings["n_threads"] = str(self.runtime.n_threads)
+            settings["n_threads"] = str(self.runtime.decode_threads)
         return settings
 
     def count_tokens(self, text: str) -> int:
@@ -326,6 +327,8 @@ def build(engine: EngineConfig, model: ModelConfig) -> LlamaCppEngine:
             f"engine=llamacpp needs a GGUF model; model={model.name} has none "
             "(try model=gemma3_270m or model=smollm2_135m)"
         )
+    if engine.decode_threads is not None and engine.decode_threads < 1:
+        raise ConfigError(f"engine.decode_threads must be at least 1, got {engine.decode_threads}")
     if engine.n_batch < 1:
         raise ConfigError(f"engine.n_batch must be at least 1, got {engine.n_batch}")
     if engine.batch_invariant and engine.n_batch < 2 * MIN_ROWS:

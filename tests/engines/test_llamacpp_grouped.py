@@ -3,6 +3,8 @@ evaluation of the transcript, and each run's samples are the bytes it gets alone
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from study.engines.base import SampleRequest
@@ -75,3 +77,20 @@ def test_killed_grouped_sampling_resumes_with_the_missing_runs(
     assert fresh.computed == 1 + 4
     for name in ("scores", "samples"):
         assert resumed.paths[name].read_bytes() == fresh.paths[name].read_bytes()
+
+
+def test_decode_threads_change_the_speed_not_the_samples(smollm) -> None:
+    """One-token decodes on 1 thread instead of 2 give the same bits with flash attention
+    off, so the setting stays out of the fingerprint (and the store keys)."""
+    from study.engines import llamacpp
+
+    runs = run_requests("thoma2025riskychoice", 3, range(3))
+    single = llamacpp.build(replace(smollm.settings, decode_threads=1), smollm.model)
+    try:
+        assert single.runtime.decode_threads == 1 and smollm.runtime.decode_threads == 2
+        assert [r.responses for r in single.sample(runs)] == [
+            r.responses for r in smollm.sample(runs)
+        ]
+        assert single.fingerprint() == smollm.fingerprint()
+    finally:
+        single.close()
