@@ -12,7 +12,8 @@ costs R times the R = 1 figure (the ``alone`` column: every run re-evaluates the
 transcript). The scoring pass is timed before and after the sampling and averaged, as
 the machine's load drifts; the 1-minute load average is printed with every row. Besides
 wall time, the CPU time of this process (all its threads) is compared: on a machine
-shared with other jobs it drifts far less than wall time.
+shared with other jobs it drifts far less than wall time, and with ``--threads 1
+--decode-threads 1`` it counts no thread waiting for another.
 
 ``--max-chars`` cuts every transcript as the paper's prompt limit does (0: whole
 transcripts). Prints a table and writes it as CSV.
@@ -114,12 +115,15 @@ def main() -> None:
     parser.add_argument("--max-chars", type=int, default=32768, help="0: whole transcripts")
     parser.add_argument("--max-tokens", type=int, default=16, help="sampling.max_tokens")
     parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS))
+    parser.add_argument("--threads", type=int, help="engine.n_threads (default: all cores)")
     parser.add_argument("--decode-threads", type=int, help="engine.decode_threads")
     parser.add_argument("--csv", type=Path, default=Path("bench_sampling.csv"))
     args = parser.parse_args()
 
     model = ModelConfig(name=args.model, gguf=MODELS[args.model])
-    settings = LlamaCppEngineConfig(n_ctx=N_CTX, decode_threads=args.decode_threads)
+    settings = LlamaCppEngineConfig(
+        n_ctx=N_CTX, n_threads=args.threads, decode_threads=args.decode_threads
+    )
     engine = llamacpp.build(settings, model)
     print(
         f"model {model.name} ({engine.sha256[:12]}), n_ctx {engine.runtime.n_ctx}, "
