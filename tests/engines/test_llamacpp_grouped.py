@@ -94,3 +94,21 @@ def test_decode_threads_change_the_speed_not_the_samples(smollm) -> None:
         assert single.fingerprint() == smollm.fingerprint()
     finally:
         single.close()
+
+
+def test_a_group_rolls_through_a_small_window_as_its_runs_do_alone(smollm) -> None:
+    """A prompt longer than the context window: the group's shared walk rebuilds the
+    window where a run alone does, so each run's samples are still its own."""
+    from study.engines import llamacpp
+
+    runs = run_requests("thoma2025riskychoice", 6, range(3))
+    small = llamacpp.build(replace(smollm.settings, n_ctx=256), smollm.model)
+    try:
+        grouped = list(small.sample(runs))
+        alone = [next(small.sample([run])) for run in runs]
+    finally:
+        small.close()
+    assert grouped[0].prompt_tokens > 256
+    assert [g.responses for g in grouped] == [a.responses for a in alone]
+    # The rebuilds are evaluated once for the group, once per run alone.
+    assert sum(g.tokens_evaluated for g in grouped) < sum(a.tokens_evaluated for a in alone)
