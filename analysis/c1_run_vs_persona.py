@@ -84,6 +84,39 @@ def samples_of(manifest: dict) -> pl.DataFrame:
     return pl.read_parquet(Path(manifest["steps"]["respond"]) / "respond" / "samples.parquet")
 
 
+SAMPLING_MODES = {
+    "free": "generated freely by the model (sampling.mode=free; an answer off the option "
+    "set counts as a mismatch)",
+    "options": "drawn from the option probabilities of the score pass (sampling.mode=options; "
+    "never off the option set: a different estimand from free generation)",
+}
+
+
+def sampling_modes(samples: pl.DataFrame) -> list[str]:
+    """The sampling modes of a C1 samples table (tables from before the column: free)."""
+    if "sampling_mode" not in samples.columns:
+        return ["free"]
+    return sorted(set(samples["sampling_mode"].to_list()))
+
+
+def sampling_line(modes: dict[str, list[str]]) -> str:
+    """Which sampling mode each model's runs used, in one sentence.
+
+    >>> sampling_line({"a": ["free"], "b": ["free"]}).startswith("Runs were generated freely")
+    True
+    >>> "b: drawn from" in sampling_line({"a": ["free"], "b": ["options"]})
+    True
+    """
+    used = {mode for model_modes in modes.values() for mode in model_modes}
+    if len(used) == 1:
+        return f"Runs were {SAMPLING_MODES[used.pop()]}."
+    parts = [
+        f"{model}: {' and '.join(SAMPLING_MODES[m] for m in model_modes)}"
+        for model, model_modes in modes.items()
+    ]
+    return "Runs by model: " + "; ".join(parts) + "."
+
+
 def shares_table(manifests: list[dict]) -> pl.DataFrame:
     frames = []
     for manifest in manifests:
@@ -161,7 +194,9 @@ def make(root: Path) -> list[Block]:
     passed_models = table.filter(pl.col("diagnostics") == "passed")["model"]
     passed = shares.filter(pl.col("model").is_in(passed_models.to_list()))
     png = shares_figure(passed, root) if passed.height else None
-    evidence = {m["model"]["name"]: count(samples_of(m)) for m in manifests}
+    samples = {m["model"]["name"]: samples_of(m) for m in manifests}
+    evidence = {model: count(frame) for model, frame in samples.items()}
+    modes = {model: sampling_modes(frame) for model, frame in samples.items()}
     residual = {str(r) for r in table["residual"]} | {"nonadditive"}
     factors = shares.filter(~pl.col("component").is_in(list(residual)))
     components = ", ".join(factors["component"].unique(maintain_order=True).to_list())
@@ -175,6 +210,7 @@ def make(root: Path) -> list[Block]:
             "94% interval of their difference lies wholly above or below the ROPE "
             f"±{rope:g}, or inside it (practically equal, so C1 holds); otherwise "
             "undecided at this size.",
+            sampling_line(modes),
             rests_on(evidence),
             "\n".join(model_line(row) for row in table.iter_rows(named=True)),
         ],

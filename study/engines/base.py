@@ -8,7 +8,10 @@ vLLM, OpenAI-compatible and simulated engines are interchangeable.
 Granularity follows the cost model of STUDY.md: one score request per
 (participant, persona) covers all its choice points in one forward pass; one sample
 request per (participant, persona, run) samples every choice point, each given the
-true history before it, reusing the evaluated prefix.
+true history before it, reusing the evaluated prefix. An engine may compute consecutive
+sample requests that differ only in their seed (the runs of a prompt) together, sharing
+their evaluations (study.engines.groups), as long as each run's result is what it would
+be alone.
 
 Tokenisation contract (all engines that tokenise): the prompt is cut at every span
 boundary and each piece is tokenised on its own (the first with the model's BOS), so

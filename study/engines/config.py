@@ -70,6 +70,11 @@ class LlamaCppEngineConfig(EngineConfig):
     name: str = "llamacpp"
     # CPU threads; None: all cores this process may use.
     n_threads: int | None = None
+    # Threads for one-token decodes (sampling); None: n_threads. With flash attention off
+    # the count does not change a bit (measured), only the speed: on a machine whose
+    # cores other jobs share, threads that wait for each other at every step of a
+    # one-token decode stall, and 1 thread is several times faster (docs/sections/engines.md).
+    decode_threads: int | None = None
     # Tokens per forward batch. Changes floating-point results in the last bits, so it
     # is part of the engine's fingerprint.
     n_batch: int = 512

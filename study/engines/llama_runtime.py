@@ -105,6 +105,7 @@ class LlamaRuntime:
         n_threads: int | None,
         batch_invariant: bool = True,
         flash_attn: bool = False,
+        decode_threads: int | None = None,
     ) -> None:
         llama_cpp.llama_backend_init()
         model_params = llama_cpp.llama_model_default_params()
@@ -125,7 +126,8 @@ class LlamaRuntime:
         ctx_params.n_batch = n_batch
         ctx_params.n_ubatch = n_batch
         ctx_params.n_seq_max = 1
-        ctx_params.n_threads = threads
+        # llama.cpp runs one-token batches on n_threads, larger ones on n_threads_batch.
+        ctx_params.n_threads = decode_threads or threads
         ctx_params.n_threads_batch = threads
         ctx_params.swa_full = True
         ctx_params.no_perf = True
@@ -142,6 +144,7 @@ class LlamaRuntime:
         self.n_ctx = int(llama_cpp.llama_n_ctx(ctx))
         self.n_batch = n_batch
         self.n_threads = threads
+        self.decode_threads = decode_threads or threads
         self.flash_attn = flash_attn
         self.memory = llama_cpp.llama_get_memory(ctx)
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
@@ -228,26 +231,6 @@ class LlamaRuntime:
         """Drop the cache from ``position`` on (roll back to a prefix)."""
         if not llama_cpp.llama_memory_seq_rm(self.memory, 0, position, -1):
             raise LlamaRuntimeError(f"llama.cpp could not roll the cache back to {position}")
-
-    # -- sampling -------------------------------------------------------------------
-
-    def sampler(self, seed: int, temperature: float) -> ctypes.c_void_p:
-        """A sampler chain: temperature then a seeded draw (greedy at temperature 0)."""
-        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
-        if temperature <= 0.0:
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
-        else:
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(temperature))
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(seed))
-        return chain
-
-    def sample(self, chain: ctypes.c_void_p, index: int) -> int:
-        """Draw the next token from the logits of batch token ``index``."""
-        return int(llama_cpp.llama_sampler_sample(chain, self.ctx, index))
-
-    @staticmethod
-    def free_sampler(chain: ctypes.c_void_p) -> None:
-        llama_cpp.llama_sampler_free(chain)
 
     def close(self) -> None:
         if self._closed:

@@ -8,10 +8,15 @@ the shipped experiments with both models); an option set with a multi-token opti
 scored exactly by evaluating each option after the choice point's context, at the cost
 of one more pass per such choice point.
 
-Sample mode walks the prompt once: it evaluates the true history up to a choice point's
-``<<``, samples until ``>>`` with the run's seed, rolls the KV cache back to the
-``<<``, and goes on with the true response. Prompts longer than the context window
-stream through a rolling cache (study.engines.rolling).
+Sample mode walks the prompt once for all the runs of a (person, persona) (consecutive
+requests that differ only in their seed, study.engines.groups): it evaluates the true
+history up to a choice point's ``<<`` once, samples every run's response until ``>>``,
+each run with its own seeded stream and sharing the decodes of prefixes that runs drew
+alike (study.engines.sample_tree), rolls the KV cache back to the ``<<``, and goes on
+with the true response. A run's samples are the same bits alone or in a group. The
+group's evaluated tokens are split evenly among its runs (each stored request's cost).
+Prompts longer than the context window stream through a rolling cache
+(study.engines.rolling).
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ import numpy as np
 from study.code_version import code_version
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult
 from study.engines.config import EngineConfig, LlamaCppEngineConfig, ModelConfig
+from study.engines.draws import run_stream
+from study.engines.groups import attribute, run_groups
 from study.engines.llama_runtime import MIN_ROWS, LlamaRuntime, log_normaliser
 from study.engines.models import file_sha256, resolve_gguf
 from study.engines.pieces import cut
 from study.engines.rolling import RollingContext
+from study.engines.sample_tree import sample_choice_point
 from study.errors import ConfigError
 
 STOP = b">>"
@@ -85,6 +93,7 @@ class LlamaCppEngine:
             n_threads=settings.n_threads,
             batch_invariant=settings.batch_invariant,
             flash_attn=settings.flash_attn,
+            decode_threads=settings.decode_threads,
         )
         system = llama_cpp.llama_print_system_info().decode(errors="replace")
         self._build = hashlib.sha256(system.encode()).hexdigest()[:12]
@@ -109,7 +118,7 @@ class LlamaCppEngine:
         if self.settings.flash_attn:
             # With flash attention a one-token decode after 256 or more cached tokens
             # depends on the thread count (study.engines.llama_runtime): samples do.
-            settings["n_threads"] = str(self.runtime.n_threads)
+            settings["n_threads"] = str(self.runtime.decode_threads)
         return settings
 
     def count_tokens(self, text: str) -> int:
@@ -264,33 +273,40 @@ class LlamaCppEngine:
     # -- sample ---------------------------------------------------------------------
 
     def sample(self, requests: Sequence[SampleRequest]) -> Iterator[SampleResult]:
-        for request in requests:
-            yield self._sample_one(request)
+        for group in run_groups(requests):
+            yield from self._sample_group(group)
 
-    def _sample_one(self, request: SampleRequest) -> SampleResult:
-        prompt = self.tokenize(request.prompt, request.spans, request.template_chars)
+    def _sample_group(self, group: Sequence[SampleRequest]) -> list[SampleResult]:
+        """The runs of one prompt (requests that differ only in their seed) in one walk
+        over the prompt; each run's responses are those it would get alone."""
+        shared = group[0]
+        prompt = self.tokenize(shared.prompt, shared.spans, shared.template_chars)
         tokens = prompt.tokens
         rolling = RollingContext(self.runtime, tokens[: prompt.head])
-        chain = self.runtime.sampler(request.seed, request.temperature)
-        responses = []
+        streams = [run_stream(request.seed) for request in group]
+        responses: list[list[str]] = [[] for _ in group]
         cursor = 0
-        try:
-            for start, _end in prompt.responses:
-                context = tokens[cursor:start]
-                flags = [False] * len(context)
-                if flags:
-                    flags[-1] = True
-                    rolling.append(context, flags, reserve=request.max_tokens)
-                text, _ = rolling.generate(chain, request.max_tokens, STOP)
-                responses.append(text.decode("utf-8", errors="replace"))
-                cursor = start
-        finally:
-            self.runtime.free_sampler(chain)
-        return SampleResult(
-            responses=tuple(responses),
-            tokens_evaluated=rolling.tokens_evaluated,
-            prompt_tokens=len(tokens),
-        )
+        for start, _end in prompt.responses:
+            context = tokens[cursor:start]
+            flags = [False] * len(context)
+            if flags:
+                flags[-1] = True
+                rolling.append(context, flags, reserve=shared.max_tokens)
+            texts = sample_choice_point(
+                rolling,
+                streams,
+                max_tokens=shared.max_tokens,
+                temperature=shared.temperature,
+                stop=STOP,
+            )
+            for run, text in enumerate(texts):
+                responses[run].append(text.decode("utf-8", errors="replace"))
+            cursor = start
+        costs = attribute(rolling.tokens_evaluated, len(group))
+        return [
+            SampleResult(responses=tuple(texts), tokens_evaluated=cost, prompt_tokens=len(tokens))
+            for texts, cost in zip(responses, costs, strict=True)
+        ]
 
     def close(self) -> None:
         self.runtime.close()
@@ -311,6 +327,8 @@ def build(engine: EngineConfig, model: ModelConfig) -> LlamaCppEngine:
             f"engine=llamacpp needs a GGUF model; model={model.name} has none "
             "(try model=gemma3_270m or model=smollm2_135m)"
         )
+    if engine.decode_threads is not None and engine.decode_threads < 1:
+        raise ConfigError(f"engine.decode_threads must be at least 1, got {engine.decode_threads}")
     if engine.n_batch < 1:
         raise ConfigError(f"engine.n_batch must be at least 1, got {engine.n_batch}")
     if engine.batch_invariant and engine.n_batch < 2 * MIN_ROWS:

@@ -14,7 +14,16 @@ It speaks the completions API: ``vllm serve``, llama.cpp's server or a hosted AP
   option is scored by echoing the context followed by the option.
 - **Sample**: one request per choice point, the true history up to ``<<``, with the
   choice point's own seed (study.engines.vllm.choice_seed), ``n=1`` and the stop
-  string ``>>``.
+  string ``>>``. What the runs of a (person, persona) can share: requests go out in
+  request order, ``engine.client.concurrency`` at a time, and the runs of a prompt are
+  adjacent, so a server with prefix caching (``vllm serve``, on by default in
+  ``engine=vllm_server``; llama.cpp's server with its prompt cache) evaluates their
+  common history once and serves the other runs from its cache; the cached tokens the
+  server reports are left out of ``tokens_evaluated``. What it cannot share: a server
+  without prefix caching re-evaluates the history for every run, and the decodes of
+  tokens that runs drew alike (the llama.cpp engine's tree walk) are never shared over
+  the API; each run is its own completion, never one ``n > 1`` request (whose children
+  would share seeds ``seed + i``).
 
 Requests run ``engine.client.concurrency`` at a time, with timeouts and retries
 (study.engines.openai_http). The API key comes from the environment variable named by

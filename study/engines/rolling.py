@@ -38,6 +38,8 @@ class RollingContext:
         self.tokens_evaluated = 0
         # Batch index (in the last decode) of the newest token, for sampling from it.
         self.last_index = -1
+        # Cache positions of the sampled tokens on top of the context, to roll back to.
+        self._pushed: list[int] = []
         runtime.clear()
 
     def append(
@@ -100,27 +102,19 @@ class RollingContext:
             self._decode(window[start:end], [False] * (end - start))
         self.dropped = len(self.history) - keep - len(self.head)
 
-    def generate(self, chain: object, max_tokens: int, stop: bytes) -> tuple[bytes, int]:
-        """Sample after the newest token until ``stop`` appears, an end-of-generation
-        token, or ``max_tokens``; then roll the cache back. Returns the bytes before
-        ``stop`` and the number of tokens generated."""
-        runtime = self.runtime
-        start = self.n_cached
-        text = b""
-        generated = 0
-        index = self.last_index
-        while generated < max_tokens:
-            token = runtime.sample(chain, index)  # type: ignore[arg-type]
-            generated += 1
-            if runtime.is_end_of_generation(token):
-                break
-            text += runtime.piece(token)
-            if stop in text or generated == max_tokens:
-                break
-            runtime.decode([token], self.n_cached, [True])
-            self.n_cached += 1
-            self.tokens_evaluated += 1
-            index = 0
-        runtime.truncate(start)
-        self.n_cached = start
-        return text.split(stop)[0], generated
+    @property
+    def generated(self) -> int:
+        """Sampled tokens on top of the context (pushed and not yet popped)."""
+        return len(self._pushed)
+
+    def push(self, token: int) -> None:
+        """Evaluate one sampled token after everything so far, with its logits (room
+        for it was reserved by the last :meth:`append`)."""
+        self._pushed.append(self.n_cached)
+        self._decode([token], [True])
+
+    def pop(self) -> None:
+        """Roll the cache back to before the last :meth:`push`."""
+        position = self._pushed.pop()
+        self.runtime.truncate(position)
+        self.n_cached = position

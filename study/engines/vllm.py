@@ -15,7 +15,11 @@ Sample mode sends one request per choice point (its true history up to ``<<``) w
 seed is a hash of the run's seed and its index, never ``seed + k``: vLLM seeds the
 children of an ``n > 1`` request ``seed + i``, so sequential seeds would share random
 streams. Prefix caching serves the shared history; requests go to vLLM in batches of
-``engine.batch_size``, which it schedules together.
+``engine.batch_size``, which it schedules together, and a batch never splits the runs
+of a (person, persona) (study.engines.groups): their choice-point prompts share every
+prefix, which vLLM computes once and serves from its cache to the other runs, each run
+still drawing with its own seed (never one ``n > 1`` request, whose children's seeds
+would be ``seed + i``).
 
 The determinism settings (dtype, seed, eager mode, batch invariance, prefix caching)
 are part of the fingerprint, so results computed under different ones never mix.
@@ -30,6 +34,7 @@ from typing import Any
 from study.code_version import code_version
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult
 from study.engines.config import EngineConfig, ModelConfig, VllmEngineConfig
+from study.engines.groups import group_batches
 from study.engines.seeds import stable_int
 from study.engines.vllm_model import running_python, vllm_weights
 from study.engines.vllm_plan import TokenPlan, plan_options, plan_tokens, score_result
@@ -221,7 +226,9 @@ class VllmEngine:
     # -- sample ---------------------------------------------------------------------
 
     def sample(self, requests: Sequence[SampleRequest]) -> Iterator[SampleResult]:
-        for batch in batches(requests, self.settings.batch_size):
+        # The runs of a prompt go to vLLM in one batch (unless there are more of them
+        # than engine.batch_size), so prefix caching computes their history once.
+        for batch in group_batches(requests, self.settings.batch_size):
             yield from self._sample_batch(batch)
 
     def _sample_batch(self, batch: Sequence[SampleRequest]) -> list[SampleResult]:

@@ -85,6 +85,8 @@ SAMPLE_SCHEMA: dict[str, Any] = {
     "response": pl.String,
     "sampled": pl.String,
     "match": pl.Boolean,
+    # "free" (generated) or "options" (drawn from the score pass's option probabilities).
+    "sampling_mode": pl.String,
 }
 PROVENANCE_SCHEMA: dict[str, Any] = dict.fromkeys(
     [
@@ -132,6 +134,7 @@ def sample_frame(
     jobs: Sequence[Job[RenderedPrompt]],
     results: Mapping[str, SampleResult],
     fingerprint: Mapping[str, str],
+    mode: str = "free",
 ) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     for job in jobs:
@@ -147,6 +150,7 @@ def sample_frame(
                     "response": response,
                     "sampled": sampled,
                     "match": sampled == response,
+                    "sampling_mode": mode,
                 }
             )
     return pl.DataFrame(rows, schema=SAMPLE_SCHEMA | PROVENANCE_SCHEMA)

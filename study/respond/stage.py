@@ -7,7 +7,8 @@ personas=[none,own,other] runs=R out=DIR`` writes ``DIR/scores.parquet`` and
 new one is committed as soon as it is computed, so a killed run restarted with the same
 command resumes where it stopped. ``fresh=true`` recomputes everything; ``dry_run=true``
 shows the rendered prompts, their token counts and how many requests are cached, and
-computes nothing.
+computes nothing. ``sampling.mode=options`` draws the runs from the score pass's option
+probabilities instead of generating them (study.respond.option_samples).
 
 From Python (the pipeline): :func:`respond` takes the config and, optionally, the
 participants (synthetic ones, say) and an engine already built.
@@ -31,6 +32,7 @@ from study.personas import parse_condition, render_all
 from study.records import Participant
 from study.respond.dryrun import describe_plan
 from study.respond.export import sample_frame, score_frame
+from study.respond.option_samples import check_mode, check_single_token_options, option_samples
 from study.respond.plan import Job, plan_jobs
 from study.respond.progress import Progress
 from study.store import ResponseStore
@@ -93,9 +95,16 @@ def respond(
             chat=engine.chat_prompt,
         )
         fingerprint = dict(engine.fingerprint())
+        options = _options_lookup(people)
+        mode = cfg.sampling.mode
+        check_mode(mode)
+        if mode == "options" and cfg.runs > 0:
+            check_single_token_options(prompts, options, engine)
         score_jobs, sample_jobs = plan_jobs(
-            prompts, _options_lookup(people), fingerprint, cfg.runs, cfg.sampling, seed=cfg.seed
+            prompts, options, fingerprint, cfg.runs, cfg.sampling, seed=cfg.seed
         )
+        # In options mode the runs are drawn from the score pass, not asked of the engine.
+        engine_samples = sample_jobs if mode == "free" else []
         if cfg.dry_run:
             print(
                 describe_plan(prompts, score_jobs, sample_jobs, Path(cfg.store), engine, cfg.fresh)
@@ -106,21 +115,27 @@ def respond(
                 engine,
                 store,
                 score_jobs,
-                sample_jobs,
+                engine_samples,
                 fingerprint,
                 cfg.fresh,
                 len(people),
                 progress,
             )
-            results = store.get_many(job.key for job in [*score_jobs, *sample_jobs])
-        scores = score_frame(score_jobs, _only(results, ScoreResult), fingerprint)
-        samples = sample_frame(sample_jobs, _only(results, SampleResult), fingerprint)
+            results = store.get_many(job.key for job in [*score_jobs, *engine_samples])
+        score_results = _only(results, ScoreResult)
+        sample_results = (
+            _only(results, SampleResult)
+            if mode == "free"
+            else option_samples(sample_jobs, score_jobs, score_results)
+        )
+        scores = score_frame(score_jobs, score_results, fingerprint)
+        samples = sample_frame(sample_jobs, sample_results, fingerprint, mode)
         paths = {}
         with StagedOutputs(cfg.out) as staged:
             for name, frame in (("scores", scores), ("samples", samples)):
                 frame.write_parquet(staged.path(f"{name}.parquet"))
                 paths[name] = Path(cfg.out) / f"{name}.parquet"
-        total = len(score_jobs) + len(sample_jobs)
+        total = len(score_jobs) + len(engine_samples)
         return RespondOutcome(scores, samples, paths, computed, total - computed)
     finally:
         if own_engine:

@@ -53,3 +53,15 @@ def test_c3_claims_no_slope_from_fewer_than_three_passed_fits(c3) -> None:
     assert "Across the 3 models whose fits passed" in text
     assert f"is {slope:.4f} per decade" in text
     assert "outside the ROPE" in text
+
+
+def test_c1_states_which_sampling_mode_its_runs_used(c1) -> None:
+    free = pl.DataFrame({"sampling_mode": ["free", "free"]})
+    options = pl.DataFrame({"sampling_mode": ["options"]})
+    before_the_column = pl.DataFrame({"sampled": ["L"]})
+    assert c1.sampling_modes(before_the_column) == ["free"]
+    mixed = c1.sampling_line({"a": c1.sampling_modes(free), "b": c1.sampling_modes(options)})
+    assert "a: generated freely" in mixed and "b: drawn from the option probabilities" in mixed
+    alone = c1.sampling_line({"a": ["options"], "b": ["options"]})
+    assert alone.startswith("Runs were drawn from the option probabilities")
+    assert "different estimand" in alone

@@ -1,0 +1,114 @@
+"""Grouped sampling with the real CPU models: the runs of a (person, persona) share one
+evaluation of the transcript, and each run's samples are the bytes it gets alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from study.engines.base import SampleRequest
+from tests.engines.conftest import participants, truncated
+
+pytestmark = pytest.mark.llm
+
+RUNS = 6
+
+
+def run_requests(experiment: str, n_choices: int, seeds: range, max_tokens: int = 4):
+    person = truncated(participants(experiment, 1)[0], n_choices)
+    spans = tuple((c.start, c.end) for c in person.choices)
+    return [
+        SampleRequest(person.transcript, spans, seed=seed, max_tokens=max_tokens) for seed in seeds
+    ]
+
+
+@pytest.mark.parametrize("model", ["gemma", "smollm"])
+def test_a_run_samples_the_same_bytes_in_a_group_as_alone(model, request) -> None:
+    engine = request.getfixturevalue(model)
+    runs = run_requests("thoma2025riskychoice", 4, range(100, 100 + RUNS))
+    grouped = list(engine.sample(runs))
+    alone = [next(engine.sample([run])) for run in runs]
+    assert [g.responses for g in grouped] == [a.responses for a in alone]
+    # Reruns give the same bytes, and the runs do differ from one another.
+    assert [g.responses for g in engine.sample(runs)] == [g.responses for g in grouped]
+    assert len({g.responses for g in grouped}) > 1
+    # A subgroup (what a resumed request computes) gives its runs' bytes too.
+    assert [g.responses for g in engine.sample(runs[3:])] == [g.responses for g in grouped[3:]]
+    # One evaluation of the transcript, split among the runs; alone, each run pays it.
+    prompt_tokens = grouped[0].prompt_tokens
+    group_cost = sum(g.tokens_evaluated for g in grouped)
+    assert prompt_tokens <= group_cost < prompt_tokens + RUNS * 4 * len(runs[0].spans)
+    assert sum(a.tokens_evaluated for a in alone) >= RUNS * prompt_tokens
+    assert max(g.tokens_evaluated for g in grouped) - min(g.tokens_evaluated for g in grouped) <= 1
+
+
+def test_requests_that_differ_in_more_than_the_seed_are_not_grouped(smollm) -> None:
+    """A group is made of consecutive requests with the same prompt and settings only:
+    interleaved prompts and another max_tokens give each request its own result."""
+    thoma = run_requests("thoma2025riskychoice", 3, range(2))
+    other = run_requests("dezfouli2019", 3, range(2))
+    longer = run_requests("thoma2025riskychoice", 3, range(1), max_tokens=6)
+    mixed = [thoma[0], other[0], thoma[1], longer[0], other[1]]
+    together = [r.responses for r in smollm.sample(mixed)]
+    assert together == [next(smollm.sample([r])).responses for r in mixed]
+
+
+def test_killed_grouped_sampling_resumes_with_the_missing_runs(
+    smollm, tmp_path, compose_config
+) -> None:
+    """The store keeps one record per run: a run of R = 2 stores runs 0 and 1; asking for
+    R = 4 with that store computes only runs 2 and 3 (as a group of two) and writes the
+    bytes of an uninterrupted R = 4 run."""
+    from study.respond import respond
+
+    people = [truncated(participants("thoma2025riskychoice", 1)[0], 3)]
+    base = ["stage=respond", "personas=[none]", "sampling.max_tokens=4"]
+    store = tmp_path / "store"
+
+    def run(runs: int, out: str, store_path):
+        cfg = compose_config(*base, f"runs={runs}", f"out={tmp_path / out}", f"store={store_path}")
+        return respond(cfg, people, engine=smollm, progress=False)
+
+    first = run(2, "partial", store)
+    resumed = run(4, "resumed", store)
+    fresh = run(4, "fresh", tmp_path / "fresh-store")
+    assert (first.computed, resumed.computed, resumed.reused) == (1 + 2, 2, 1 + 2)
+    assert fresh.computed == 1 + 4
+    for name in ("scores", "samples"):
+        assert resumed.paths[name].read_bytes() == fresh.paths[name].read_bytes()
+
+
+def test_decode_threads_change_the_speed_not_the_samples(smollm) -> None:
+    """One-token decodes on 1 thread instead of 2 give the same bits with flash attention
+    off, so the setting stays out of the fingerprint (and the store keys)."""
+    from study.engines import llamacpp
+
+    runs = run_requests("thoma2025riskychoice", 3, range(3))
+    single = llamacpp.build(replace(smollm.settings, decode_threads=1), smollm.model)
+    try:
+        assert single.runtime.decode_threads == 1 and smollm.runtime.decode_threads == 2
+        assert [r.responses for r in single.sample(runs)] == [
+            r.responses for r in smollm.sample(runs)
+        ]
+        assert single.fingerprint() == smollm.fingerprint()
+    finally:
+        single.close()
+
+
+def test_a_group_rolls_through_a_small_window_as_its_runs_do_alone(smollm) -> None:
+    """A prompt longer than the context window: the group's shared walk rebuilds the
+    window where a run alone does, so each run's samples are still its own."""
+    from study.engines import llamacpp
+
+    runs = run_requests("thoma2025riskychoice", 6, range(3))
+    small = llamacpp.build(replace(smollm.settings, n_ctx=256), smollm.model)
+    try:
+        grouped = list(small.sample(runs))
+        alone = [next(small.sample([run])) for run in runs]
+    finally:
+        small.close()
+    assert grouped[0].prompt_tokens > 256
+    assert [g.responses for g in grouped] == [a.responses for a in alone]
+    # The rebuilds are evaluated once for the group, once per run alone.
+    assert sum(g.tokens_evaluated for g in grouped) < sum(a.tokens_evaluated for a in alone)
