@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -98,12 +99,23 @@ def sample_until_passed(
 
 
 def warn_if_failed(
-    attempts: Attempts, what: str, category: type[Warning] = UserWarning, note: str = ""
+    attempts: Attempts,
+    what: str,
+    category: type[Warning] = UserWarning,
+    note: str = "",
+    *,
+    at_user_code: bool = False,
 ) -> None:
-    """Warn, at the caller's caller, that the fit ``what`` failed its gate."""
-    if not attempts.passed:
-        warnings.warn(
-            f"{what} FAILED its diagnostics ({', '.join(failed_rows(attempts.diagnostics))}){note}",
-            category,
-            stacklevel=3,
-        )
+    """Warn that the fit ``what`` failed its gate: at the caller's caller, or with
+    ``at_user_code`` at the first caller outside this package (the same line whichever
+    of the library's entry points, :func:`~study.variance.fit` or a model's ``fit``,
+    was called)."""
+    if attempts.passed:
+        return
+    message = (
+        f"{what} FAILED its diagnostics ({', '.join(failed_rows(attempts.diagnostics))}){note}"
+    )
+    if at_user_code:
+        warnings.warn(message, category, skip_file_prefixes=(str(Path(__file__).parent),))
+    else:
+        warnings.warn(message, category, stacklevel=3)

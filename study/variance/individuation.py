@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,14 +59,13 @@ from study.variance.attempts import sample_until_passed, warn_if_failed
 from study.variance.design import Source, first_bad_row, to_polars
 from study.variance.posterior import flat
 from study.variance.sampling import Sampler, SamplerSettings
-from study.variance.tables import interval
+from study.variance.tables import POOLED, interval
 
 CONDITIONS = ("none", "own", "other")
 CONTRASTS = {
     "profile_benefit": ("none", "own"),
     "person_specific_benefit": ("other", "own"),
 }
-POOLED = "(pooled)"
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,44 @@ class IndividuationResult:
     tree: xr.DataTree
     rope: float
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior group as an xarray Dataset."""
+        return self.tree["posterior"].to_dataset()
+
+    def summary(self) -> str:
+        """A short text report: the gate, the benefit table, then the notes."""
+        status = "PASSED" if self.passed else "FAILED"
+        shown = self.table[
+            [
+                "contrast",
+                "experiment",
+                "mean",
+                "lower",
+                "upper",
+                "p_above_rope",
+                "p_below_rope",
+                "n_participants",
+            ]
+        ]
+        shown_interval = self.table["interval"].iloc[0] if len(self.table) else ""
+        lines = [
+            f"diagnostics {status}; {shown_interval} intervals; "
+            f"ROPE +/-{self.rope:g} nats per choice",
+            shown.to_string(index=False, float_format="%.4f"),
+            *self.notes,
+        ]
+        return "\n".join(lines)
+
+    def save(self, folder: str | Path, plots: bool = True) -> list[str]:
+        """Write the fit into ``folder`` with
+        :func:`study.variance.outputs.save_individuation`; return the names."""
+        from study.variance.outputs import save_individuation  # it imports this module's types
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return save_individuation(self, lambda name: folder / name, plots=plots)
 
 
 def choice_table(
@@ -266,7 +304,7 @@ def individuation(
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
-    cores: int = 2,
+    cores: int | None = None,
     seed: int = 0,
     sampler: Sampler = "auto",
     target_accept: float = 0.8,
@@ -276,7 +314,8 @@ def individuation(
     first_line: int = 1,
 ) -> IndividuationResult:
     """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats). A fit
-    that fails the gate is resampled up to ``retries`` times, as in :func:`fit`.
+    that fails the gate is resampled up to ``retries`` times, as in :func:`fit`;
+    ``cores`` defaults to the CPUs this process may use (at most ``chains``).
 
     ``contrasts`` maps a contrast's name to its ``(worse, better)`` persona labels, the
     contrast being ``NLL(worse) - NLL(better)`` per choice (default :data:`CONTRASTS`:

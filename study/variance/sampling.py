@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -32,16 +33,28 @@ _COMPILED_MAX = 8
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """NUTS settings. ``cores`` chains run at once; ``target_accept`` is nutpie's and PyMC's."""
+    """NUTS settings. ``cores`` chains run at once (None: as many as this process may use
+    CPUs, :func:`default_cores`); ``target_accept`` is nutpie's and PyMC's."""
 
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    cores: int = 2
+    cores: int | None = None
     seed: int = 0
     sampler: Sampler = "auto"
     target_accept: float = 0.8
     progress: bool = True
+
+
+def default_cores(chains: int) -> int:
+    """Chains to run at once: as many as this process may use CPUs, at most ``chains``."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    available = len(affinity(0)) if affinity is not None else os.cpu_count()
+    return max(1, min(chains, available or 1))
+
+
+def _cores(settings: SamplerSettings) -> int:
+    return settings.cores if settings.cores is not None else default_cores(settings.chains)
 
 
 def structure_key(model: pm.Model, var_names: Sequence[str]) -> str:
@@ -111,7 +124,7 @@ def _sample_nutpie(model, var_names, settings: SamplerSettings) -> xr.DataTree:
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=settings.cores,
+            cores=_cores(settings),
             seed=settings.seed,
             progress_bar=False,
             progress_callback=progress.update if settings.progress else None,
@@ -128,7 +141,7 @@ def _sample_pymc(model, var_names, settings: SamplerSettings) -> xr.DataTree:
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=settings.cores,
+            cores=_cores(settings),
             random_seed=settings.seed,
             progressbar=settings.progress,
             var_names=list(var_names),
