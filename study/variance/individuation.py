@@ -59,7 +59,7 @@ from study.variance.attempts import sample_until_passed, warn_if_failed
 from study.variance.design import Source, first_bad_row, to_polars
 from study.variance.posterior import flat
 from study.variance.sampling import Sampler, SamplerSettings
-from study.variance.tables import POOLED, interval
+from study.variance.tables import POOLED, IntervalKind, interval, resolve_interval
 
 CONDITIONS = ("none", "own", "other")
 CONTRASTS = {
@@ -301,6 +301,7 @@ def individuation(
     columns: Columns | None = None,
     rope: float = 0.01,
     prob: float = 0.94,
+    interval_kind: IntervalKind = "eti",
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -313,7 +314,8 @@ def individuation(
     source: str = "data frame",
     first_line: int = 1,
 ) -> IndividuationResult:
-    """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats). A fit
+    """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats); intervals
+    are ``prob`` and ``interval_kind`` (``eti`` or ``hdi``). A fit
     that fails the gate is resampled up to ``retries`` times, as in :func:`fit`;
     ``cores`` defaults to the CPUs this process may use (at most ``chains``).
 
@@ -324,6 +326,7 @@ def individuation(
     columns = columns or Columns()
     if rope < 0:
         raise ConfigError(f"rope must be non-negative, got {rope}")
+    prob, interval_kind = resolve_interval(prob, interval_kind)
     chosen = _checked_contrasts(contrasts)
     conditions = list(dict.fromkeys(label for pair in chosen.values() for label in pair))
     wide = choice_table(data, columns, Source(source, first_line), conditions)
@@ -400,7 +403,7 @@ def individuation(
     )
     tree, diagnostics, passed = attempts.tree, attempts.diagnostics, attempts.passed
     posterior = tree["posterior"].to_dataset()
-    table = _benefit_table(posterior, stats, columns, rope, prob, passed)
+    table = _benefit_table(posterior, stats, columns, rope, (prob, interval_kind), passed)
     warn_if_failed(attempts, "individuation fit")
     return IndividuationResult(
         table=table,
@@ -537,7 +540,19 @@ def _add_experiment_means(
     return tree
 
 
-def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFrame:
+def _benefit_table(
+    posterior: xr.Dataset,
+    stats: pl.DataFrame,
+    columns: Columns,
+    rope: float,
+    ci: tuple[float, IntervalKind],
+    passed: bool,
+) -> pd.DataFrame:
+    """One row per contrast and experiment (and pooled): mean, interval, the posterior
+    probabilities beyond the ROPE on either side (the share of draws, which is what
+    ``arviz_stats`` has no function for: its ``ci_in_rope`` is the interval's share
+    inside the ROPE), counts."""
+    prob, kind = ci
     rows = []
     group_contrast = posterior["group_contrast"].values
     for contrast in posterior["contrast"].values:
@@ -550,7 +565,7 @@ def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFram
                 (experiment, flat(group), subset.filter(pl.col(columns.experiment) == experiment))
             )
         for experiment, draws, counted in draws_by_row:
-            low, high = interval(draws, prob, "eti")
+            low, high = interval(draws, prob, kind)
             rows.append(
                 {
                     "contrast": str(contrast),
@@ -565,7 +580,7 @@ def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFram
                 }
             )
     table = pd.DataFrame(rows)
-    table["interval"] = f"{round(prob * 100)}% ETI"
+    table["interval"] = f"{round(prob * 100)}% {kind.upper()}"
     table["passed"] = passed
     return table
 
