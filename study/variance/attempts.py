@@ -68,11 +68,16 @@ def sample_until_passed(
     derive: Derive,
     gated: Sequence[str],
     informational: Sequence[str] = (),
+    block: int | None = None,
 ) -> Attempts:
     """Sample ``var_names``, add the derived quantities, gate the ``gated`` variables
     (``informational`` ones are diagnosed but do not gate) and divergences; resample up to
     ``retries`` times (:func:`retry_settings`). The tree records ``attempts`` and
-    ``diagnostics_passed``."""
+    ``diagnostics_passed``.
+
+    With ``block``, ``settings.draws`` is a cap: each attempt stops at the first multiple
+    of ``block`` draws per chain that passes the gate, or as soon as a divergence makes
+    passing impossible (:func:`study.variance.sampling.sample`)."""
 
     def evaluate(fresh: xr.DataTree) -> tuple[xr.DataTree, pd.DataFrame]:
         tree = derive(fresh)
@@ -82,9 +87,19 @@ def sample_until_passed(
         )
         return tree, table
 
+    def settled(draws: xr.DataTree) -> bool:
+        """Stop drawing: the gate is met, or a divergence means it cannot be."""
+        if count_divergences(draws) > 0:
+            return True
+        return gate_passed(evaluate(draws.copy())[1])
+
     notes: list[str] = []
     for attempt in range(retries + 1):
-        tree, diagnostics = evaluate(sample(model, var_names, settings))
+        if block is None:
+            fresh = sample(model, var_names, settings)
+        else:
+            fresh = sample(model, var_names, settings, stop=settled, block=block)
+        tree, diagnostics = evaluate(fresh)
         passed = gate_passed(diagnostics)
         if passed or attempt == retries:
             break

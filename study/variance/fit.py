@@ -29,7 +29,7 @@ def fit(
     categories: list[Any] | None = None,
     residual: str = "residual",
     priors: Priors | None = None,
-    draws: int = 1000,
+    draws: int | None = 1000,
     tune: int = 1000,
     chains: int = 4,
     cores: int | None = None,
@@ -63,7 +63,9 @@ def fit(
     2). A fit that fails the gate is resampled up to ``retries`` times
     (:func:`study.variance.attempts.retry_settings`; no recompilation); only the last
     attempt is reported, and ``notes`` says what was retried. ``cores`` defaults to the
-    CPUs this process may use (at most ``chains``).
+    CPUs this process may use (at most ``chains``). ``draws=None`` draws in blocks until
+    the gate is met (:meth:`VarianceModel.fit`'s default); this shortcut keeps a fixed
+    1,000 per chain unless told.
 
     Unlike :meth:`VarianceModel.fit`, whose intervals follow ArviZ's settings, this
     shortcut keeps the study's fixed default: 94% equal-tailed intervals (``prob``,

@@ -38,6 +38,11 @@ from study.variance.sampling import Sampler, SamplerSettings
 from study.variance.spec import ModelSpec, components_from_factors, parse_formula
 from study.variance.tables import IntervalKind, components_table, resolve_interval
 
+# Adaptive draws (``fit(draws=None)``): per chain, examined in blocks of BLOCK, at most
+# MAX_DRAWS.
+BLOCK = 100
+MAX_DRAWS = 2000
+
 
 class DiagnosticsWarning(UserWarning):
     """A fit failed its diagnostics gate; its tables and plots are marked failed."""
@@ -161,7 +166,7 @@ class VarianceModel:
     def fit(
         self,
         *,
-        draws: int = 1000,
+        draws: int | None = None,
         tune: int = 1000,
         chains: int = 4,
         target_accept: float = 0.8,
@@ -176,6 +181,11 @@ class VarianceModel:
         log_likelihood: bool | None = None,
     ) -> VarianceResult:
         """Sample the posterior through the diagnostics gate; return the result.
+
+        ``draws`` per chain; by default (None) they are drawn in blocks of
+        :data:`BLOCK` and sampling stops at the first block count at which every gated
+        quantity has R-hat <= 1.01 and bulk ESS >= 400 (or at a divergence, which fails
+        the gate), up to :data:`MAX_DRAWS`; the same seed gives the same draws.
 
         ``cores`` (default: the CPUs this process may use, at most ``chains``) chains run
         at once. A fit that fails the gate (R-hat <= 1.01, bulk ESS >= 400, no
@@ -194,7 +204,7 @@ class VarianceModel:
         prob, kind = resolve_interval(ci_prob, ci_kind)
         family, layout = self.family, self.layout
         settings = SamplerSettings(
-            draws=draws,
+            draws=MAX_DRAWS if draws is None else draws,
             tune=tune,
             chains=chains,
             cores=cores,
@@ -203,7 +213,9 @@ class VarianceModel:
             target_accept=target_accept,
             progress=progress,
         )
-        with_log_likelihood = wants_log_likelihood(log_likelihood, chains * draws, self.cells)
+        with_log_likelihood = wants_log_likelihood(
+            log_likelihood, chains * settings.draws, self.cells
+        )
         intercept = ["grand_mean"] if family.has_intercept else []
         effects = [layout.effect_name(f) for f in layout.stored_effects]
         # The log-likelihood (and posterior predictive draws) need every level effect: the
@@ -219,6 +231,7 @@ class VarianceModel:
             derive=lambda tree: add_derived(tree, layout, family, self.residual, seed),
             gated=gated,
             informational=effects,
+            block=BLOCK if draws is None else None,
         )
         tree, notes = attempts.tree, attempts.notes
         groups = data_groups(self.model, self.cells, family)
@@ -228,7 +241,8 @@ class VarianceModel:
             )
         else:
             notes.append(
-                f"log_likelihood left out: {chains * draws} draws x {self.cells.n_cells} cells "
+                f"log_likelihood left out: {chains * settings.draws} draws x "
+                f"{self.cells.n_cells} cells "
                 "is large; fit(log_likelihood=True) adds it"
             )
         tree = attach(tree, groups)
