@@ -88,10 +88,13 @@ def sample_until_passed(
         return tree, table
 
     def settled(draws: xr.DataTree) -> bool:
-        """Stop drawing: the gate is met, or a divergence means it cannot be."""
+        """Stop drawing: the gate is met, or a divergence means it cannot be. Only the
+        gated quantities are diagnosed here (thousands of level effects would cost more
+        than the draws saved); the final table diagnoses the rest."""
         if count_divergences(draws) > 0:
             return True
-        return gate_passed(evaluate(draws.copy())[1])
+        posterior = derive(draws)["posterior"].to_dataset()
+        return gate_passed(diagnostics_table(posterior, list(gated), [], 0))
 
     notes: list[str] = []
     for attempt in range(retries + 1):

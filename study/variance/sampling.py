@@ -157,12 +157,18 @@ def _sample_nutpie(
             cores=_cores(settings),
             seed=settings.seed,
             progress_bar=False,
-            progress_callback=progress.update if settings.progress else None,
+            progress_callback=progress.update if settings.progress or stop else None,
             save_warmup=False,
             target_accept=settings.target_accept,
             blocking=stop is None,
         )
-        tree = running if stop is None else _until(running, stop, block, settings.draws)
+        tree = (
+            running
+            if stop is None
+            else _until(
+                running, stop, block, settings.draws, lambda: progress.slowest - settings.tune
+            )
+        )
     tree.attrs["sampler"] = "nutpie"
     return tree
 
@@ -196,12 +202,17 @@ def _finished(running: Any) -> bool:
         return False
 
 
-def _until(running: Any, stop: Stop, block: int, cap: int) -> xr.DataTree:
+def _until(running: Any, stop: Stop, block: int, cap: int, drawn: Callable[[], int]) -> xr.DataTree:
     """Examine the background sampler's draws block by block, in order; stop at the first
-    block count for which ``stop`` holds (or at ``cap``)."""
+    block count for which ``stop`` holds (or at ``cap``). ``drawn()`` tells (cheaply,
+    from the progress reports) how many draws the slowest chain has made, so that the
+    trace is copied only when a new block is complete."""
     examined = 0
     while True:
         finished = _finished(running)
+        if not finished and drawn() < (examined + 1) * block:
+            time.sleep(_POLL)
+            continue
         trace = running.wait() if finished else running.inspect()
         available = cap if finished else _completed(trace)
         while (examined + 1) * block <= available:
@@ -213,7 +224,6 @@ def _until(running: Any, stop: Stop, block: int, cap: int) -> xr.DataTree:
                 return candidate
         if finished:
             return _prefix(trace, cap)
-        time.sleep(_POLL)
 
 
 def _sample_pymc(model, var_names, settings: SamplerSettings) -> xr.DataTree:
@@ -243,6 +253,7 @@ class _Progress:
         self._bar: Any = None
         self._lock = threading.Lock()
         self._done = 0
+        self.slowest = 0
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -253,6 +264,8 @@ class _Progress:
         done = sum(int(chain.finished_draws) for chain in chains)
         divergences = sum(int(chain.divergences) for chain in chains)
         with self._lock:
+            # The slowest chain's draws, tuning included: the blocks wait for it.
+            self.slowest = min((int(chain.finished_draws) for chain in chains), default=0)
             if self._bar is not None and done > self._done:
                 self._bar.update(done - self._done)
                 self._bar.set_postfix(divergences=divergences, refresh=False)
