@@ -64,8 +64,7 @@ def fit(
     (:func:`study.variance.attempts.retry_settings`; no recompilation); only the last
     attempt is reported, and ``notes`` says what was retried. ``cores`` defaults to the
     CPUs this process may use (at most ``chains``). ``draws=None`` draws in blocks until
-    the gate is met (:meth:`VarianceModel.fit`'s default); this shortcut keeps a fixed
-    1,000 per chain unless told.
+    the gate is met (see :meth:`VarianceModel.fit`).
 
     Unlike :meth:`VarianceModel.fit`, whose intervals follow ArviZ's settings, this
     shortcut keeps the study's fixed default: 94% equal-tailed intervals (``prob``,

@@ -166,7 +166,7 @@ class VarianceModel:
     def fit(
         self,
         *,
-        draws: int | None = None,
+        draws: int | None = 1000,
         tune: int = 1000,
         chains: int = 4,
         target_accept: float = 0.8,
@@ -182,10 +182,13 @@ class VarianceModel:
     ) -> VarianceResult:
         """Sample the posterior through the diagnostics gate; return the result.
 
-        ``draws`` per chain; by default (None) they are drawn in blocks of
+        ``draws`` per chain. With ``draws=None`` they are drawn in blocks of
         :data:`BLOCK` and sampling stops at the first block count at which every gated
         quantity has R-hat <= 1.01 and bulk ESS >= 400 (or at a divergence, which fails
-        the gate), up to :data:`MAX_DRAWS`; the same seed gives the same draws.
+        the gate), up to :data:`MAX_DRAWS`; the same seed gives the same draws. Not the
+        default: nutpie's background sampling was measured ~50% slower per draw here
+        (100,000 rows: 40 s against 26 s for the same 300 draws per chain), which ate
+        the draws it saved against a fixed 1,000.
 
         ``cores`` (default: the CPUs this process may use, at most ``chains``) chains run
         at once. A fit that fails the gate (R-hat <= 1.01, bulk ESS >= 400, no

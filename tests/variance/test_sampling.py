@@ -42,7 +42,7 @@ def test_pymc_fallback_when_nutpie_fails(monkeypatch):
     assert result.posterior["sigma"].sizes["draw"] == 100
 
 
-def test_default_draws_stop_at_the_first_block_that_passes_the_gate():
+def test_adaptive_draws_stop_at_the_first_block_that_passes_the_gate():
     import warnings
 
     import numpy as np
@@ -63,8 +63,8 @@ def test_default_draws_stop_at_the_first_block_that_passes_the_gate():
     model = VarianceModel(sim.data, "y ~ (1|person) + (1|persona) + (1|person:persona)")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # nutpie must not fall back
-        first = model.fit(seed=2, reml=False)
-        again = model.fit(seed=2, reml=False)
+        first = model.fit(seed=2, reml=False, draws=None)
+        again = model.fit(seed=2, reml=False, draws=None)
         fixed = model.fit(seed=2, reml=False, draws=MAX_DRAWS, retries=0)
     drawn = first.posterior.sizes["draw"]
     assert first.passed and drawn % BLOCK == 0 and drawn < MAX_DRAWS
