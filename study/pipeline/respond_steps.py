@@ -198,8 +198,8 @@ def v2_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
     """V2 on scored NLLs (none / own / other): the profile and person-specific benefits,
     pooled and per experiment, beside the Psych-201 paper's Cohen's d. Writes
     ``notes.json``: the experiments V2 left out of a contrast, and why."""
-    from study.variance import save_tree
     from study.variance.individuation import Columns, cohens_d_table, individuation
+    from study.variance.outputs import save_individuation
 
     settings: dict[str, Any] = {
         "draws": cfg.pipeline.draws,
@@ -215,12 +215,10 @@ def v2_step(cfg: Config, root: Path, respond: StepOutput, label: str) -> StepOut
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a failed gate is recorded, not printed here
             result = individuation(scores, columns=columns, **settings)
-        result.table.to_csv(staged.path("benefit.csv"), index=False)
-        result.diagnostics.to_csv(staged.path("diagnostics.csv"), index=False)
+        # benefit.csv, diagnostics.csv, posterior.nc and notes.json (experiments left out
+        # of a contrast, no `own` or `other` rows, ..., and retries).
+        save_individuation(result, staged.path, plots=False)
         cohens_d_table(scores, columns=columns).to_csv(staged.path("cohens_d.csv"), index=False)
-        save_tree(result.tree, staged.path("posterior.nc"))
-        # Experiments left out of a contrast (no `own` or `other` rows, ...) and retries.
-        staged.path("notes.json").write_text(json.dumps(result.notes, indent=2))
         return {"passed": result.passed, "notes": result.notes}
 
     return run_step(

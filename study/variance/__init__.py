@@ -2,10 +2,14 @@
 
 The public API (nothing here knows about Psych-201 or language models):
 
-- :func:`fit` (V1): crossed/nested random intercepts on any pandas or polars frame, by
-  formula or factor list; gaussian, bernoulli, binomial and ordered families; returns a
-  :class:`VarianceResult` (ArviZ DataTree, components and diagnostics tables, C1
-  statement, D-study, REML cross-check for gaussian data).
+- :class:`VarianceModel` (V1): crossed/nested random intercepts on any pandas or polars
+  frame, by formula or factor list; gaussian, bernoulli, binomial and ordered families;
+  ``.model`` is the PyMC model, ``print()`` lists every term and prior, ``.fit()``
+  returns a :class:`VarianceResult` (ArviZ DataTree with ``log_likelihood``, components
+  and diagnostics tables, C1 statement, D-study, REML cross-check for gaussian data).
+- :func:`fit`: the one-call shortcut (build the model and fit it).
+- :func:`compare_shares` compares any two components' shares (C1 is the study's
+  wording of it: ``VarianceResult.c1``).
 - :func:`save_fit` writes a V1 fit's files (the posterior as netCDF); :func:`save_tree`
   and :func:`load_tree` write and read any DataTree as netCDF.
 - :func:`individuation` and :func:`cohens_d_table` (V2): profile and person-specific
@@ -19,7 +23,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
-    from study.variance.fit import DiagnosticsWarning, fit
+    from study.variance.fit import fit
     from study.variance.individuation import (
         Columns,
         IndividuationResult,
@@ -27,15 +31,17 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         individuation,
     )
     from study.variance.model import Priors
-    from study.variance.outputs import load_tree, save_fit, save_tree
+    from study.variance.outputs import load_tree, save_fit, save_individuation, save_tree
     from study.variance.plots import plot_benefit, plot_components, plot_shares
-    from study.variance.result import C1Statement, VarianceResult
+    from study.variance.result import C1Statement, ShareComparison, VarianceResult, compare_shares
     from study.variance.simulate import Simulation, simulate, simulate_individuation
+    from study.variance.variance_model import DiagnosticsWarning, VarianceModel
 
 # Public name -> the module that defines it. Imported on first use: the command line
 # imports study.variance.config for every stage, and PyMC takes seconds to load.
 _EXPORTS = {
-    "DiagnosticsWarning": "fit",
+    "DiagnosticsWarning": "variance_model",
+    "VarianceModel": "variance_model",
     "fit": "fit",
     "Columns": "individuation",
     "IndividuationResult": "individuation",
@@ -43,8 +49,11 @@ _EXPORTS = {
     "individuation": "individuation",
     "Priors": "model",
     "C1Statement": "result",
+    "ShareComparison": "result",
+    "compare_shares": "result",
     "VarianceResult": "result",
     "load_tree": "outputs",
+    "save_individuation": "outputs",
     "save_fit": "outputs",
     "save_tree": "outputs",
     "Simulation": "simulate",
@@ -71,9 +80,12 @@ __all__ = [
     "DiagnosticsWarning",
     "IndividuationResult",
     "Priors",
+    "ShareComparison",
     "Simulation",
+    "VarianceModel",
     "VarianceResult",
     "cohens_d_table",
+    "compare_shares",
     "fit",
     "individuation",
     "load_tree",
@@ -81,6 +93,7 @@ __all__ = [
     "plot_components",
     "plot_shares",
     "save_fit",
+    "save_individuation",
     "save_tree",
     "simulate",
     "simulate_individuation",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -67,11 +68,16 @@ def sample_until_passed(
     derive: Derive,
     gated: Sequence[str],
     informational: Sequence[str] = (),
+    block: int | None = None,
 ) -> Attempts:
     """Sample ``var_names``, add the derived quantities, gate the ``gated`` variables
     (``informational`` ones are diagnosed but do not gate) and divergences; resample up to
     ``retries`` times (:func:`retry_settings`). The tree records ``attempts`` and
-    ``diagnostics_passed``."""
+    ``diagnostics_passed``.
+
+    With ``block``, ``settings.draws`` is a cap: each attempt stops at the first multiple
+    of ``block`` draws per chain that passes the gate, or as soon as a divergence makes
+    passing impossible (:func:`study.variance.sampling.sample`)."""
 
     def evaluate(fresh: xr.DataTree) -> tuple[xr.DataTree, pd.DataFrame]:
         tree = derive(fresh)
@@ -81,9 +87,22 @@ def sample_until_passed(
         )
         return tree, table
 
+    def settled(draws: xr.DataTree) -> bool:
+        """Stop drawing: the gate is met, or a divergence means it cannot be. Only the
+        gated quantities are diagnosed here (thousands of level effects would cost more
+        than the draws saved); the final table diagnoses the rest."""
+        if count_divergences(draws) > 0:
+            return True
+        posterior = derive(draws)["posterior"].to_dataset()
+        return gate_passed(diagnostics_table(posterior, list(gated), [], 0))
+
     notes: list[str] = []
     for attempt in range(retries + 1):
-        tree, diagnostics = evaluate(sample(model, var_names, settings))
+        if block is None:
+            fresh = sample(model, var_names, settings)
+        else:
+            fresh = sample(model, var_names, settings, stop=settled, block=block)
+        tree, diagnostics = evaluate(fresh)
         passed = gate_passed(diagnostics)
         if passed or attempt == retries:
             break
@@ -98,12 +117,23 @@ def sample_until_passed(
 
 
 def warn_if_failed(
-    attempts: Attempts, what: str, category: type[Warning] = UserWarning, note: str = ""
+    attempts: Attempts,
+    what: str,
+    category: type[Warning] = UserWarning,
+    note: str = "",
+    *,
+    at_user_code: bool = False,
 ) -> None:
-    """Warn, at the caller's caller, that the fit ``what`` failed its gate."""
-    if not attempts.passed:
-        warnings.warn(
-            f"{what} FAILED its diagnostics ({', '.join(failed_rows(attempts.diagnostics))}){note}",
-            category,
-            stacklevel=3,
-        )
+    """Warn that the fit ``what`` failed its gate: at the caller's caller, or with
+    ``at_user_code`` at the first caller outside this package (the same line whichever
+    of the library's entry points, :func:`~study.variance.fit` or a model's ``fit``,
+    was called)."""
+    if attempts.passed:
+        return
+    message = (
+        f"{what} FAILED its diagnostics ({', '.join(failed_rows(attempts.diagnostics))}){note}"
+    )
+    if at_user_code:
+        warnings.warn(message, category, skip_file_prefixes=(str(Path(__file__).parent),))
+    else:
+        warnings.warn(message, category, stacklevel=3)

@@ -32,7 +32,8 @@ class VarianceConfig:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    cores: int = 2
+    # Chains run at once; null: as many as this process may use CPUs.
+    cores: int | None = None
     # auto (nutpie, PyMC's NUTS if nutpie fails), nutpie or pymc.
     sampler: str = "auto"
     target_accept: float = 0.8

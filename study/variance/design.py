@@ -51,7 +51,9 @@ class Cells:
 
     ``level_index[name][i]`` is the level (0-based, into ``level_labels[name]``) of
     component ``name`` in cell ``i``; ``stats`` holds the family's sufficient statistics
-    per cell; ``replicates[i]`` is how many rows (runs) cell ``i`` pooled.
+    per cell (and the ordered family's per-design ``scores``); ``replicates[i]`` is how
+    many rows (runs) cell ``i`` pooled; ``cell_columns[column][i]`` is the level of factor
+    column ``column`` in cell ``i``, as text.
     """
 
     n_rows: int
@@ -61,6 +63,7 @@ class Cells:
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     # Per-factor-column level counts, for the D-study's defaults.
     column_levels: dict[str, int] = field(default_factory=dict)
+    cell_columns: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_cells(self) -> int:
@@ -105,6 +108,45 @@ def first_bad_row(mask: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
+def outcome_values(frame: pl.DataFrame, column: str, who: str, source: Source) -> np.ndarray:
+    """The outcome ``column`` as an array; a missing value is an error naming its row and
+    participant (the value of column ``who`` on that row)."""
+    series = frame[column]
+    bad = first_bad_row(series.is_null().to_numpy())
+    if bad is not None:
+        raise source.error("missing outcome", row=bad, participant=frame[who][bad], column=column)
+    return series.to_numpy()
+
+
+def numeric_outcome(frame: pl.DataFrame, column: str, who: str, source: Source) -> np.ndarray:
+    """The outcome ``column`` as finite float64 numbers; the first value that is missing,
+    not a number or not finite is an error naming its row and participant."""
+    values = outcome_values(frame, column, who, source)
+    try:
+        numbers = values.astype(np.float64)
+    except (TypeError, ValueError):
+        for row, value in enumerate(values):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise source.error(
+                    f"outcome {value!r} is not a number",
+                    row=row,
+                    participant=frame[who][row],
+                    column=column,
+                ) from None
+        raise
+    bad = first_bad_row(~np.isfinite(numbers))
+    if bad is not None:
+        raise source.error(
+            f"outcome {values[bad]!r} is not finite",
+            row=bad,
+            participant=frame[who][bad],
+            column=column,
+        )
+    return numbers
+
+
 def encode_column(frame: pl.DataFrame, column: str, source: Source, who: str) -> tuple:
     """Level codes (sorted: numerically for numbers, else as text) and their text labels."""
     series = frame[column]
@@ -146,24 +188,33 @@ def unique_rows(codes: np.ndarray, sizes: Sequence[int]) -> tuple[np.ndarray, np
     return keys, inverse.reshape(-1)
 
 
-def build_cells(frame: pl.DataFrame, spec: ModelSpec, source: Source) -> tuple[Cells, np.ndarray]:
+def build_cells(
+    frame: pl.DataFrame,
+    spec: ModelSpec,
+    source: Source,
+    extra_columns: Sequence[str] = (),
+) -> tuple[Cells, np.ndarray]:
     """Group rows into cells; return the cells and each row's cell index.
 
-    The family fills ``Cells.stats`` afterwards from the row-level outcome.
+    A cell is a combination of the levels of the factor columns and of
+    ``extra_columns`` (columns without a variance component of their own: comparing
+    models by LOO needs both to score the same cells). The family fills
+    ``Cells.stats`` afterwards from the row-level outcome.
     """
     who = spec.columns[0]
+    columns = [*spec.columns, *(c for c in extra_columns if c not in spec.columns)]
     codes: dict[str, np.ndarray] = {}
     labels: dict[str, list[str]] = {}
-    for column in spec.columns:
+    for column in columns:
         codes[column], labels[column] = encode_column(frame, column, source, who)
-    matrix = np.column_stack([codes[c] for c in spec.columns])
-    cell_keys, cell_of_row = unique_rows(matrix, [len(labels[c]) for c in spec.columns])
+    matrix = np.column_stack([codes[c] for c in columns])
+    cell_keys, cell_of_row = unique_rows(matrix, [len(labels[c]) for c in columns])
     level_index: dict[str, np.ndarray] = {}
     level_labels: dict[str, list[str]] = {}
     for component in spec.components:
-        positions = [spec.columns.index(c) for c in component.columns]
+        positions = [columns.index(c) for c in component.columns]
         sub = cell_keys[:, positions]
-        combos, index = unique_rows(sub, [len(labels[spec.columns[p]]) for p in positions])
+        combos, index = unique_rows(sub, [len(labels[columns[p]]) for p in positions])
         if combos.shape[0] < 2:
             raise source.error(
                 f"factor {component.name!r} has only one level; a variance needs at least two",
@@ -181,5 +232,8 @@ def build_cells(frame: pl.DataFrame, spec: ModelSpec, source: Source) -> tuple[C
         level_labels=level_labels,
         replicates=replicates,
         column_levels={c: len(labels[c]) for c in spec.columns},
+        cell_columns={
+            c: np.asarray(labels[c], dtype=object)[cell_keys[:, k]] for k, c in enumerate(columns)
+        },
     )
     return cells, cell_of_row

@@ -7,6 +7,17 @@ observation, from which :mod:`study.variance.shares` builds data-scale shares by
 of total variance. The latent residual variance is ``sigma_residual**2`` (gaussian) or
 ``pi**2/3`` (the logistic links: bernoulli, binomial, ordered).
 
+The families are stateless: what the data fix (the ordered family's category scores) is
+returned among the cell statistics and handed back to the moments with the draws.
+
+The likelihood is one observed variable with one entry per cell (a unique combination of
+factor levels), whose log-density is the sum of the log-densities of that cell's rows:
+the ``log_likelihood`` group holds one value per cell and draw, so LOO leaves out a cell
+(all its replicate rows) at a time. Bernoulli rows: ``k log p + (n - k) log(1 - p)``;
+binomial rows: the same plus each row's ``log(n choose k)``; gaussian rows: the normal
+density of each row, written through the cell's count, mean and sum of squares; ordered
+rows: the cumulative-logit probability of each row's category.
+
 >>> sorted(FAMILIES)
 ['bernoulli', 'binomial', 'gaussian', 'ordered']
 >>> import numpy as np
@@ -26,12 +37,15 @@ import numpy as np
 import polars as pl
 import pymc as pm
 import pytensor.tensor as pt
+from scipy.special import gammaln
 
 from study.errors import ConfigError
-from study.variance.design import Cells, Source, first_bad_row
+from study.variance.design import Cells, Source, first_bad_row, numeric_outcome, outcome_values
 from study.variance.spec import ModelSpec
 
 LOGISTIC_VARIANCE = math.pi**2 / 3
+# Statistics per cell, as arrays (the ordered family adds its per-design scores).
+Stats = dict[str, np.ndarray]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -39,11 +53,19 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Family(ABC):
-    """What the model needs to know about an outcome type."""
+    """What the model needs to know about an outcome type (stateless: one instance can
+    serve any number of fits at once)."""
 
     name: ClassVar[str]
     # True when the model has an intercept; the ordered family uses cutpoints instead.
     has_intercept: ClassVar[bool] = True
+    # The family's own parameters in the posterior (beside sigma and the intercept).
+    parameters: ClassVar[tuple[str, ...]] = ()
+    # Statistics that are per design rather than per cell, needed by the moments.
+    constants: ClassVar[tuple[str, ...]] = ()
+    # The observed variable's name, and the cell statistic it observes.
+    observed: ClassVar[str]
+    observed_stat: ClassVar[str]
 
     def outcome_columns(self, spec: ModelSpec) -> list[str]:
         return [spec.outcome]
@@ -56,29 +78,31 @@ class Family(ABC):
         cells: Cells,
         cell_of_row: np.ndarray,
         source: Source,
-    ) -> None:
-        """Check the outcome and fill ``cells.stats`` with per-cell sufficient statistics."""
+    ) -> Stats:
+        """Check the outcome; return the per-cell sufficient statistics."""
 
     @abstractmethod
-    def add_parameters(self, cells: Cells, scale: float) -> dict[str, Any]:
+    def add_parameters(self, cells: Cells, scale: Any) -> dict[str, Any]:
         """Family parameters (inside a model context), e.g. the residual SD or cutpoints."""
 
     @abstractmethod
     def add_likelihood(
         self, eta: Any, data: Mapping[str, Any], params: Mapping[str, Any], cells: Cells
-    ) -> None:
-        """The observed variables given the per-cell linear predictor ``eta``.
+    ) -> Any:
+        """The observed variable (dimension ``cell``) given the per-cell linear predictor.
 
         ``data`` holds ``cells.stats`` as model data (``pm.Data``), so that a compiled
         model can be refitted to new data of the same design.
         """
 
     @abstractmethod
-    def moments(self, eta: np.ndarray, draws: Mapping[str, np.ndarray]) -> tuple:
+    def moments(
+        self, eta: np.ndarray, draws: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Data-scale mean and variance of one observation given ``eta``.
 
         ``eta`` has the draw on its first axis; ``draws`` holds the family's parameters
-        per draw (``sigma_residual``: (D,), ``cutpoints``: (D, K-1)).
+        per draw (``sigma_residual``: (D,), ``cutpoints``: (D, K-1)) and its constants.
         """
 
     @abstractmethod
@@ -100,57 +124,55 @@ class Family(ABC):
     def information(self, eta: np.ndarray, draws: Mapping[str, np.ndarray]) -> np.ndarray:
         """Fisher information about ``eta`` in one observation (shapes as in ``moments``)."""
 
-
-def _check_no_nulls(frame: pl.DataFrame, column: str, who: str, source: Source) -> np.ndarray:
-    series = frame[column]
-    bad = first_bad_row(series.is_null().to_numpy())
-    if bad is not None:
-        raise source.error("missing outcome", row=bad, participant=frame[who][bad], column=column)
-    return series.to_numpy()
+    @abstractmethod
+    def describe_priors(self) -> list[str]:
+        """The family's own priors, one line each, for a model's printed form."""
 
 
-def _numeric(values: np.ndarray, frame, column, who, source) -> np.ndarray:
-    try:
-        numbers = values.astype(np.float64)
-    except (TypeError, ValueError):
-        for row, value in enumerate(values):
-            try:
-                float(value)
-            except (TypeError, ValueError):
-                raise source.error(
-                    f"outcome {value!r} is not a number",
-                    row=row,
-                    participant=frame[who][row],
-                    column=column,
-                ) from None
-        raise
-    bad = first_bad_row(~np.isfinite(numbers))
-    if bad is not None:
-        raise source.error(
-            f"outcome {values[bad]!r} is not finite",
-            row=bad,
-            participant=frame[who][bad],
-            column=column,
-        )
-    return numbers
+def _cell_normal_logp(value: Any, eta: Any, sigma: Any, n: Any, ss: Any) -> Any:
+    """Sum of a cell's rows' normal log-densities from its mean ``value``, count ``n``
+    and within-cell sum of squares ``ss``."""
+    return -0.5 * n * pt.log(2.0 * np.pi * sigma**2) - (ss + n * (value - eta) ** 2) / (
+        2.0 * sigma**2
+    )
+
+
+def _cell_normal_random(
+    eta: np.ndarray,
+    sigma: np.ndarray,
+    n: np.ndarray,
+    ss: np.ndarray,
+    rng: np.random.Generator | None = None,
+    size: Any = None,
+) -> np.ndarray:
+    """A new cell mean: the mean of ``n`` new rows."""
+    generator = rng if rng is not None else np.random.default_rng()
+    return generator.normal(eta, sigma / np.sqrt(n), size=size)
 
 
 class Gaussian(Family):
     """Continuous outcome: cell mean and within-cell sum of squares are sufficient."""
 
     name = "gaussian"
+    parameters = ("sigma_residual",)
+    observed = "y_cell_mean"
+    observed_stat = "mean"
 
-    def summarise(self, frame, spec, cells, cell_of_row, source):
-        who = spec.columns[0]
-        y = _numeric(
-            _check_no_nulls(frame, spec.outcome, who, source), frame, spec.outcome, who, source
-        )
+    def summarise(
+        self,
+        frame: pl.DataFrame,
+        spec: ModelSpec,
+        cells: Cells,
+        cell_of_row: np.ndarray,
+        source: Source,
+    ) -> Stats:
+        y = numeric_outcome(frame, spec.outcome, spec.columns[0], source)
         n = cells.replicates.astype(np.float64)
         mean = np.bincount(cell_of_row, weights=y, minlength=cells.n_cells) / n
         ss = np.bincount(cell_of_row, weights=(y - mean[cell_of_row]) ** 2, minlength=cells.n_cells)
-        cells.stats = {"n": n, "mean": mean, "ss": ss}
         if cells.n_rows <= cells.n_cells and np.all(n == 1) and cells.n_cells < 3:
             raise source.error("too few rows to estimate any variance", column=spec.outcome)
+        return {"n": n, "mean": mean, "ss": ss}
 
     def _total_sd(self, cells: Cells) -> float:
         n, mean, ss = cells.stats["n"], cells.stats["mean"], cells.stats["ss"]
@@ -159,63 +181,88 @@ class Gaussian(Family):
         sd = math.sqrt(total / max(float(np.sum(n)) - 1.0, 1.0))
         return sd if sd > 0 else 1.0
 
-    def prior_scale(self, cells):
+    def prior_scale(self, cells: Cells) -> float:
         return self._total_sd(cells)
 
-    def add_parameters(self, cells, scale):
+    def add_parameters(self, cells: Cells, scale: Any) -> dict[str, Any]:
         return {"sigma_residual": pm.HalfStudentT("sigma_residual", nu=3, sigma=scale)}
 
-    def add_likelihood(self, eta, data, params, cells):
-        sigma = params["sigma_residual"]
-        pm.Normal("y_cell_mean", mu=eta, sigma=sigma / pt.sqrt(data["n"]), observed=data["mean"])
-        if np.any(cells.stats["n"] > 1):
-            # Pooled within-cell sum of squares: SS / sigma^2 ~ chi2(dof), i.e. a Gamma.
-            pm.Potential(
-                "y_within_ss",
-                pm.logp(
-                    pm.Gamma.dist(alpha=pt.sum(data["n"] - 1.0) / 2.0, beta=0.5 / sigma**2),
-                    pt.sum(data["ss"]),
-                ),
-            )
+    def add_likelihood(
+        self, eta: Any, data: Mapping[str, Any], params: Mapping[str, Any], cells: Cells
+    ) -> Any:
+        return pm.CustomDist(
+            self.observed,
+            eta,
+            params["sigma_residual"],
+            data["n"],
+            data["ss"],
+            logp=_cell_normal_logp,
+            random=_cell_normal_random,
+            observed=data["mean"],
+            dims="cell",
+        )
 
-    def moments(self, eta, draws):
+    def moments(
+        self, eta: np.ndarray, draws: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         var = np.broadcast_to(_expand(draws["sigma_residual"] ** 2, eta), eta.shape)
         return eta, var
 
-    def latent_residual_variance(self, draws, n_draws):
+    def latent_residual_variance(self, draws: Mapping[str, np.ndarray], n_draws: int) -> np.ndarray:
         return draws["sigma_residual"] ** 2
 
-    def information(self, eta, draws):
+    def information(self, eta: np.ndarray, draws: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.broadcast_to(_expand(1.0 / draws["sigma_residual"] ** 2, eta), eta.shape)
 
-    def pilot(self, cells):
+    def pilot(self, cells: Cells) -> tuple[np.ndarray, np.ndarray]:
         n, ss = cells.stats["n"], cells.stats["ss"]
         dof = float(np.sum(n - 1.0))
         within = float(np.sum(ss)) / dof if dof > 0 else self._total_sd(cells) ** 2 / 4
         return cells.stats["mean"], n / max(within, 1e-12)
+
+    def describe_priors(self) -> list[str]:
+        return ["sigma_residual ~ HalfStudentT(nu=3, sigma=scale)"]
+
+
+def _binomial_logp(value: Any, eta: Any, trials: Any, log_coefficient: Any) -> Any:
+    """Binomial log-mass on the logit scale; the binomial coefficients are data
+    (``log_coefficient``), computed once rather than per gradient from the counts."""
+    return value * eta - trials * pt.softplus(eta) + log_coefficient
+
+
+def _binomial_random(
+    eta: np.ndarray,
+    trials: np.ndarray,
+    log_coefficient: np.ndarray,
+    rng: np.random.Generator | None = None,
+    size: Any = None,
+) -> np.ndarray:
+    generator = rng if rng is not None else np.random.default_rng()
+    return generator.binomial(trials.astype(np.int64), _sigmoid(eta), size=size)
 
 
 class Binomial(Family):
     """Counts of successes out of trials (a trials column, or 1 per row: Bernoulli)."""
 
     name = "binomial"
+    observed = "y_successes"
+    observed_stat = "k"
 
-    def outcome_columns(self, spec):
+    def outcome_columns(self, spec: ModelSpec) -> list[str]:
         if spec.trials is None:
             raise ConfigError(
-                "family 'binomial' needs a trials column (trials=... or 'k | trials(n) ~ ...');"
-                " for 0/1 rows use family 'bernoulli'"
+                "family 'binomial' needs a trials column (trials=..., 'p(k, n) ~ ...' or "
+                "'k | trials(n) ~ ...'); for 0/1 rows use family 'bernoulli'"
             )
         return [spec.outcome, spec.trials]
 
-    def _row_counts(self, frame, spec, source):
+    def _row_counts(
+        self, frame: pl.DataFrame, spec: ModelSpec, source: Source
+    ) -> tuple[np.ndarray, np.ndarray]:
         who = spec.columns[0]
-        k = _numeric(
-            _check_no_nulls(frame, spec.outcome, who, source), frame, spec.outcome, who, source
-        )
-        n = _numeric(
-            _check_no_nulls(frame, spec.trials, who, source), frame, spec.trials, who, source
-        )
+        assert spec.trials is not None  # outcome_columns refused a spec without one
+        k = numeric_outcome(frame, spec.outcome, who, source)
+        n = numeric_outcome(frame, spec.trials, who, source)
         bad = first_bad_row((n < 1) | (n != np.round(n)))
         if bad is not None:
             raise source.error(
@@ -234,42 +281,70 @@ class Binomial(Family):
             )
         return k, n
 
-    def summarise(self, frame, spec, cells, cell_of_row, source):
+    def _log_coefficients(self, k: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Each row's ``log(n choose k)``."""
+        return gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
+
+    def summarise(
+        self,
+        frame: pl.DataFrame,
+        spec: ModelSpec,
+        cells: Cells,
+        cell_of_row: np.ndarray,
+        source: Source,
+    ) -> Stats:
         k, n = self._row_counts(frame, spec, source)
-        cells.stats = {
-            "k": np.bincount(cell_of_row, weights=k, minlength=cells.n_cells).astype(np.int64),
-            "n": np.bincount(cell_of_row, weights=n, minlength=cells.n_cells).astype(np.int64),
+        size = cells.n_cells
+        return {
+            "k": np.bincount(cell_of_row, weights=k, minlength=size).astype(np.int64),
+            "n": np.bincount(cell_of_row, weights=n, minlength=size).astype(np.int64),
+            "log_coefficient": np.bincount(
+                cell_of_row, weights=self._log_coefficients(k, n), minlength=size
+            ),
         }
 
-    def prior_scale(self, cells):
+    def prior_scale(self, cells: Cells) -> float:
         return 1.0
 
-    def add_parameters(self, cells, scale):
+    def add_parameters(self, cells: Cells, scale: Any) -> dict[str, Any]:
         return {}
 
-    def add_likelihood(self, eta, data, params, cells):
-        # The binomial log-likelihood without its constant log(n choose k): a third of the
-        # cost of pm.Binomial, whose coefficient (gammaln of data) is recomputed per call.
-        successes = pt.cast(data["k"], "float64")
-        trials = pt.cast(data["n"], "float64")
-        pm.Potential("y_successes", pt.dot(successes, eta) - pt.sum(trials * pt.softplus(eta)))
+    def add_likelihood(
+        self, eta: Any, data: Mapping[str, Any], params: Mapping[str, Any], cells: Cells
+    ) -> Any:
+        return pm.CustomDist(
+            self.observed,
+            eta,
+            pt.cast(data["n"], "float64"),
+            data["log_coefficient"],
+            logp=_binomial_logp,
+            random=_binomial_random,
+            observed=data["k"],
+            dtype="int64",
+            dims="cell",
+        )
 
-    def moments(self, eta, draws):
+    def moments(
+        self, eta: np.ndarray, draws: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         p = _sigmoid(eta)
         return p, p * (1.0 - p)
 
-    def information(self, eta, draws):
+    def information(self, eta: np.ndarray, draws: Mapping[str, np.ndarray]) -> np.ndarray:
         p = _sigmoid(eta)
         return p * (1.0 - p)
 
-    def latent_residual_variance(self, draws, n_draws):
+    def latent_residual_variance(self, draws: Mapping[str, np.ndarray], n_draws: int) -> np.ndarray:
         return np.full(n_draws, LOGISTIC_VARIANCE)
 
-    def pilot(self, cells):
+    def pilot(self, cells: Cells) -> tuple[np.ndarray, np.ndarray]:
         k, n = cells.stats["k"], cells.stats["n"]
         z = np.log((k + 0.5) / (n - k + 0.5))
         p = np.clip(np.sum(k) / np.sum(n), 0.02, 0.98)
         return z, n * p * (1 - p)
+
+    def describe_priors(self) -> list[str]:
+        return ["link: logit; latent residual variance pi**2/3"]
 
 
 class Bernoulli(Binomial):
@@ -277,16 +352,18 @@ class Bernoulli(Binomial):
 
     name = "bernoulli"
 
-    def outcome_columns(self, spec):
+    def outcome_columns(self, spec: ModelSpec) -> list[str]:
         return [spec.outcome]
 
-    def _row_counts(self, frame, spec, source):
+    def _row_counts(
+        self, frame: pl.DataFrame, spec: ModelSpec, source: Source
+    ) -> tuple[np.ndarray, np.ndarray]:
         who = spec.columns[0]
-        values = _check_no_nulls(frame, spec.outcome, who, source)
+        values = outcome_values(frame, spec.outcome, who, source)
         if values.dtype.kind == "b":
             y = values.astype(np.float64)
         else:
-            y = _numeric(values, frame, spec.outcome, who, source)
+            y = numeric_outcome(frame, spec.outcome, who, source)
         bad = first_bad_row((y != 0) & (y != 1))
         if bad is not None:
             raise source.error(
@@ -297,26 +374,71 @@ class Bernoulli(Binomial):
             )
         return y, np.ones_like(y)
 
+    def _log_coefficients(self, k: np.ndarray, n: np.ndarray) -> np.ndarray:
+        return np.zeros_like(k)  # one trial per row: n choose k is 1
+
+
+def _ordered_probabilities(eta: Any, cutpoints: Any) -> Any:
+    """P(category j | eta), categories on the last axis, cumulative logit (``cutpoints``
+    may come batched per cell: only their last axis is the categories')."""
+    cdf = pt.sigmoid(cutpoints - eta[..., None])
+    ones = pt.ones_like(cdf[..., :1])
+    return pt.concatenate([cdf, ones], axis=-1) - pt.concatenate([ones * 0.0, cdf], axis=-1)
+
+
+def _ordered_logp(value: Any, eta: Any, n: Any, cutpoints: Any, scores: Any) -> Any:
+    """Sum of a cell's rows' category log-probabilities from its category counts."""
+    log_probs = pt.log(pt.clip(_ordered_probabilities(eta, cutpoints), 1e-300, 1.0))
+    return pt.sum(value * log_probs, axis=-1)
+
+
+def _ordered_random(
+    eta: np.ndarray,
+    n: np.ndarray,
+    cutpoints: np.ndarray,
+    scores: np.ndarray,
+    rng: np.random.Generator | None = None,
+    size: Any = None,
+) -> np.ndarray:
+    """New category counts for ``n`` rows per cell."""
+    generator = rng if rng is not None else np.random.default_rng()
+    eta = np.asarray(eta, dtype=np.float64)
+    cdf = _sigmoid(np.asarray(cutpoints)[..., None, :] - eta[..., None])
+    pad = np.ones((*cdf.shape[:-1], 1))
+    probs = np.diff(np.concatenate([0.0 * pad, cdf, pad], axis=-1), axis=-1)
+    probs = np.clip(probs, 0.0, 1.0)
+    probs = probs / probs.sum(axis=-1, keepdims=True)
+    return generator.multinomial(np.asarray(n).astype(np.int64), probs).astype(np.float64)
+
 
 class Ordered(Family):
     """Ordered categories (rating scales), cumulative logit: P(y <= j) = logistic(c_j - eta).
 
     Categories are ordered numerically when they are numbers, else as given by
     ``categories``; the data-scale moments score category j by its number (or by its
-    position 1..K when the categories are text).
+    position 1..K when the categories are text): the statistic ``scores``.
     """
 
     name = "ordered"
     has_intercept = False
+    parameters = ("cutpoints",)
+    constants = ("scores",)
+    observed = "y_categories"
+    observed_stat = "counts"
 
     def __init__(self, categories: list[Any] | None = None) -> None:
-        self.categories = categories
-        # The data-scale score of each category, set when the data are summarised.
-        self.scores = np.arange(1.0, 4.0)
+        self.categories: tuple[Any, ...] | None = None if categories is None else tuple(categories)
 
-    def summarise(self, frame, spec, cells, cell_of_row, source):
+    def summarise(
+        self,
+        frame: pl.DataFrame,
+        spec: ModelSpec,
+        cells: Cells,
+        cell_of_row: np.ndarray,
+        source: Source,
+    ) -> Stats:
         who = spec.columns[0]
-        values = _check_no_nulls(frame, spec.outcome, who, source)
+        values = outcome_values(frame, spec.outcome, who, source)
         if self.categories is not None:
             order = [str(c) for c in self.categories]
             text = values.astype(str)
@@ -334,7 +456,7 @@ class Ordered(Family):
                 [float(c) if _is_number(c) else i + 1.0 for i, c in enumerate(self.categories)]
             )
         else:
-            numbers = _numeric(values, frame, spec.outcome, who, source)
+            numbers = numeric_outcome(frame, spec.outcome, who, source)
             uniques, codes = np.unique(numbers, return_inverse=True)
             scores = uniques.astype(np.float64)
         n_categories = scores.size
@@ -345,14 +467,13 @@ class Ordered(Family):
                 column=spec.outcome,
             )
         counts = np.zeros((cells.n_cells, n_categories))
-        np.add.at(counts, (cell_of_row, codes), 1.0)
-        cells.stats = {"counts": counts}
-        self.scores = scores
+        np.add.at(counts, (cell_of_row, codes.reshape(-1)), 1.0)
+        return {"counts": counts, "n": counts.sum(axis=1), "scores": scores}
 
-    def prior_scale(self, cells):
+    def prior_scale(self, cells: Cells) -> float:
         return 1.0
 
-    def add_parameters(self, cells, scale):
+    def add_parameters(self, cells: Cells, scale: Any) -> dict[str, Any]:
         counts = cells.stats["counts"]
         cumulative = np.cumsum(counts.sum(axis=0))[:-1] / counts.sum()
         start = np.log(np.clip(cumulative, 1e-3, 1 - 1e-3) / np.clip(1 - cumulative, 1e-3, 1))
@@ -367,13 +488,21 @@ class Ordered(Family):
         )
         return {"cutpoints": cutpoints}
 
-    def add_likelihood(self, eta, data, params, cells):
-        cdf = pt.sigmoid(params["cutpoints"][None, :] - eta[:, None])
-        ones = pt.ones((cdf.shape[0], 1))
-        zeros = pt.zeros((cdf.shape[0], 1))
-        probs = pt.concatenate([cdf, ones], axis=1) - pt.concatenate([zeros, cdf], axis=1)
-        log_probs = pt.log(pt.clip(probs, 1e-300, 1.0))
-        pm.Potential("y_categories", pt.sum(data["counts"] * log_probs))
+    def add_likelihood(
+        self, eta: Any, data: Mapping[str, Any], params: Mapping[str, Any], cells: Cells
+    ) -> Any:
+        return pm.CustomDist(
+            self.observed,
+            eta,
+            data["n"],
+            params["cutpoints"],
+            data["scores"],
+            logp=_ordered_logp,
+            random=_ordered_random,
+            signature="(),(),(c),(k)->(k)",
+            observed=data["counts"],
+            dims=("cell", "category"),
+        )
 
     def _cdf(self, eta: np.ndarray, draws: Mapping[str, np.ndarray]) -> np.ndarray:
         """P(y <= j | eta) for j = 0..K (padded with 0 and 1), on a new last axis."""
@@ -383,21 +512,24 @@ class Ordered(Family):
         shape = (*eta.shape, 1)
         return np.concatenate([np.zeros(shape), cdf, np.ones(shape)], axis=-1)
 
-    def moments(self, eta, draws):
+    def moments(
+        self, eta: np.ndarray, draws: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        scores = draws["scores"]
         probs = np.diff(self._cdf(eta, draws), axis=-1)
-        mean = probs @ self.scores
-        return mean, probs @ self.scores**2 - mean**2
+        mean = probs @ scores
+        return mean, probs @ scores**2 - mean**2
 
-    def information(self, eta, draws):
+    def information(self, eta: np.ndarray, draws: Mapping[str, np.ndarray]) -> np.ndarray:
         cdf = self._cdf(eta, draws)
         density = cdf * (1.0 - cdf)  # logistic density at each cutpoint (0 at the pads)
         probs = np.maximum(np.diff(cdf, axis=-1), 1e-300)
         return np.sum(np.diff(density, axis=-1) ** 2 / probs, axis=-1)
 
-    def latent_residual_variance(self, draws, n_draws):
+    def latent_residual_variance(self, draws: Mapping[str, np.ndarray], n_draws: int) -> np.ndarray:
         return np.full(n_draws, LOGISTIC_VARIANCE)
 
-    def pilot(self, cells):
+    def pilot(self, cells: Cells) -> tuple[np.ndarray, np.ndarray]:
         counts = cells.stats["counts"]
         n = counts.sum(axis=1)
         positions = np.arange(counts.shape[1], dtype=np.float64)
@@ -408,6 +540,9 @@ class Ordered(Family):
         z = mean_position / sd * math.sqrt(LOGISTIC_VARIANCE)
         info = (1.0 - float(np.sum(overall**3))) / 3.0  # Whitehead (1993), location info
         return z, n * info
+
+    def describe_priors(self) -> list[str]:
+        return ["cutpoints ~ Normal(0, 5), ordered; link: cumulative logit"]
 
 
 def _is_number(value: Any) -> bool:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,14 +59,13 @@ from study.variance.attempts import sample_until_passed, warn_if_failed
 from study.variance.design import Source, first_bad_row, to_polars
 from study.variance.posterior import flat
 from study.variance.sampling import Sampler, SamplerSettings
-from study.variance.tables import interval
+from study.variance.tables import POOLED, IntervalKind, interval, resolve_interval
 
 CONDITIONS = ("none", "own", "other")
 CONTRASTS = {
     "profile_benefit": ("none", "own"),
     "person_specific_benefit": ("other", "own"),
 }
-POOLED = "(pooled)"
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,44 @@ class IndividuationResult:
     tree: xr.DataTree
     rope: float
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior group as an xarray Dataset."""
+        return self.tree["posterior"].to_dataset()
+
+    def summary(self) -> str:
+        """A short text report: the gate, the benefit table, then the notes."""
+        status = "PASSED" if self.passed else "FAILED"
+        shown = self.table[
+            [
+                "contrast",
+                "experiment",
+                "mean",
+                "lower",
+                "upper",
+                "p_above_rope",
+                "p_below_rope",
+                "n_participants",
+            ]
+        ]
+        shown_interval = self.table["interval"].iloc[0] if len(self.table) else ""
+        lines = [
+            f"diagnostics {status}; {shown_interval} intervals; "
+            f"ROPE +/-{self.rope:g} nats per choice",
+            shown.to_string(index=False, float_format="%.4f"),
+            *self.notes,
+        ]
+        return "\n".join(lines)
+
+    def save(self, folder: str | Path, plots: bool = True) -> list[str]:
+        """Write the fit into ``folder`` with
+        :func:`study.variance.outputs.save_individuation`; return the names."""
+        from study.variance.outputs import save_individuation  # it imports this module's types
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return save_individuation(self, lambda name: folder / name, plots=plots)
 
 
 def choice_table(
@@ -263,10 +301,11 @@ def individuation(
     columns: Columns | None = None,
     rope: float = 0.01,
     prob: float = 0.94,
+    interval_kind: IntervalKind = "eti",
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
-    cores: int = 2,
+    cores: int | None = None,
     seed: int = 0,
     sampler: Sampler = "auto",
     target_accept: float = 0.8,
@@ -275,8 +314,10 @@ def individuation(
     source: str = "data frame",
     first_line: int = 1,
 ) -> IndividuationResult:
-    """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats). A fit
-    that fails the gate is resampled up to ``retries`` times, as in :func:`fit`.
+    """Fit V2 to long-format NLLs; ``rope`` is in NLL units per choice (nats); intervals
+    are ``prob`` and ``interval_kind`` (``eti`` or ``hdi``). A fit
+    that fails the gate is resampled up to ``retries`` times, as in :func:`fit`;
+    ``cores`` defaults to the CPUs this process may use (at most ``chains``).
 
     ``contrasts`` maps a contrast's name to its ``(worse, better)`` persona labels, the
     contrast being ``NLL(worse) - NLL(better)`` per choice (default :data:`CONTRASTS`:
@@ -285,6 +326,7 @@ def individuation(
     columns = columns or Columns()
     if rope < 0:
         raise ConfigError(f"rope must be non-negative, got {rope}")
+    prob, interval_kind = resolve_interval(prob, interval_kind)
     chosen = _checked_contrasts(contrasts)
     conditions = list(dict.fromkeys(label for pair in chosen.values() for label in pair))
     wide = choice_table(data, columns, Source(source, first_line), conditions)
@@ -361,7 +403,7 @@ def individuation(
     )
     tree, diagnostics, passed = attempts.tree, attempts.diagnostics, attempts.passed
     posterior = tree["posterior"].to_dataset()
-    table = _benefit_table(posterior, stats, columns, rope, prob, passed)
+    table = _benefit_table(posterior, stats, columns, rope, (prob, interval_kind), passed)
     warn_if_failed(attempts, "individuation fit")
     return IndividuationResult(
         table=table,
@@ -498,7 +540,19 @@ def _add_experiment_means(
     return tree
 
 
-def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFrame:
+def _benefit_table(
+    posterior: xr.Dataset,
+    stats: pl.DataFrame,
+    columns: Columns,
+    rope: float,
+    ci: tuple[float, IntervalKind],
+    passed: bool,
+) -> pd.DataFrame:
+    """One row per contrast and experiment (and pooled): mean, interval, the posterior
+    probabilities beyond the ROPE on either side (the share of draws, which is what
+    ``arviz_stats`` has no function for: its ``ci_in_rope`` is the interval's share
+    inside the ROPE), counts."""
+    prob, kind = ci
     rows = []
     group_contrast = posterior["group_contrast"].values
     for contrast in posterior["contrast"].values:
@@ -511,7 +565,7 @@ def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFram
                 (experiment, flat(group), subset.filter(pl.col(columns.experiment) == experiment))
             )
         for experiment, draws, counted in draws_by_row:
-            low, high = interval(draws, prob, "eti")
+            low, high = interval(draws, prob, kind)
             rows.append(
                 {
                     "contrast": str(contrast),
@@ -526,7 +580,7 @@ def _benefit_table(posterior, stats, columns, rope, prob, passed) -> pd.DataFram
                 }
             )
     table = pd.DataFrame(rows)
-    table["interval"] = f"{round(prob * 100)}% ETI"
+    table["interval"] = f"{round(prob * 100)}% {kind.upper()}"
     table["passed"] = passed
     return table
 

@@ -32,7 +32,8 @@ the outcome's SD for the gaussian family):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pymc as pm
@@ -81,6 +82,8 @@ class Layout:
     intercept_sd: float
     stored_effects: tuple[str, ...]
     margin_centred: tuple[str, ...] = ()
+    # The family's per-design statistics its moments need (ordered: category scores).
+    constants: dict[str, np.ndarray] = field(default_factory=dict)
 
     def effect_name(self, factor: str) -> str:
         return f"effect_{factor}"
@@ -186,7 +189,11 @@ def build_model(
     levels = tuple(len(cells.level_labels[f]) for f in factors)
     stored = tuple(f for f, n in zip(factors, levels, strict=True) if n <= max_stored_levels)
     pairs = margin_pairs(cells, factors)
-    coords = {"factor": list(factors)} | {f: cells.level_labels[f] for f in factors}
+    coords: dict[str, list[Any]] = {"factor": list(factors)}
+    coords |= {f: cells.level_labels[f] for f in factors}
+    coords["cell"] = list(range(cells.n_cells))
+    if "scores" in cells.stats:
+        coords["category"] = [f"{score:g}" for score in cells.stats["scores"]]
     with pm.Model(coords=coords) as model:
         data = {k: pm.Data(f"stat_{k}", v) for k, v in cells.stats.items()}
         scale_data = pm.Data("prior_scale", float(scale))
@@ -229,6 +236,7 @@ def build_model(
         intercept_sd=intercept_sd,
         stored_effects=stored,
         margin_centred=tuple(pairs),
+        constants={name: cells.stats[name] for name in family.constants},
     )
     return model, layout
 

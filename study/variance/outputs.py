@@ -1,8 +1,16 @@
-"""Saving and loading variance fits: one output contract wherever a fit runs.
+"""Saving and loading variance fits: one output contract wherever a fit runs, and the
+only module of the package that writes or reads fit files.
 
 A V1 fit is written by :func:`save_fit` alone, from the pipeline's V1 step and from
 ``stage=variance`` alike, so both give the same file names: tables (CSV), the posterior
-as netCDF-4 (``posterior.nc``), C1 as JSON, the D-study, plots.
+as netCDF-4 (``posterior.nc``), C1 as JSON, the D-study, plots. A V2 (individuation) fit
+is written by :func:`save_individuation`: benefit.csv, diagnostics.csv, posterior.nc,
+notes.json and benefit.png.
+
+``posterior.nc`` holds the ``posterior`` and ``sample_stats`` groups (the fit's own
+``observed_data``, ``constant_data`` and ``log_likelihood`` stay in memory: the
+log-likelihood has one value per draw and cell, often the largest group by far); pass
+``groups=`` to :func:`save_tree` to write others.
 
 The posterior is a real netCDF-4 file (HDF5 through h5netcdf, groups for the ArviZ
 DataTree): ``xarray.open_datatree(path)`` and ``arviz.from_netcdf(path)`` both open it,
@@ -17,12 +25,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 from numbers import Number
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-from study.variance.result import C1Statement, VarianceResult
+if TYPE_CHECKING:  # types only: the results' save() methods import this module
+    from study.variance.individuation import IndividuationResult
+    from study.variance.result import C1Statement, VarianceResult
 
 COMPONENTS = "components.csv"
 DIAGNOSTICS = "diagnostics.csv"
@@ -32,6 +43,11 @@ C1 = "c1.json"
 D_STUDY = "d_study.csv"
 SHARES_PLOT = "shares.png"
 COMPONENTS_PLOT = "components.png"
+BENEFIT = "benefit.csv"
+NOTES = "notes.json"
+BENEFIT_PLOT = "benefit.png"
+# The groups a saved fit's posterior.nc holds.
+SAVED_GROUPS = ("posterior", "sample_stats")
 
 # The netCDF engine: h5netcdf writes netCDF-4 (HDF5) with groups, which a DataTree needs
 # (netCDF-3 has none); it is a declared dependency, the netCDF4 C library is not.
@@ -57,7 +73,7 @@ def save_fit(
     written = [COMPONENTS, DIAGNOSTICS, POSTERIOR, SHARES_PLOT, COMPONENTS_PLOT]
     result.components.to_csv(path_for(COMPONENTS), index=False, float_format="%.6g")
     result.diagnostics.to_csv(path_for(DIAGNOSTICS), index=False, float_format="%.6g")
-    save_tree(result.tree, path_for(POSTERIOR))
+    save_tree(reported(result.tree), path_for(POSTERIOR), groups=SAVED_GROUPS)
     plot_shares({"data scale": result}, path=path_for(SHARES_PLOT))
     plot_components(result, path=path_for(COMPONENTS_PLOT))
     if result.reml is not None:
@@ -72,16 +88,59 @@ def save_fit(
     return written
 
 
+def reported(tree: xr.DataTree) -> xr.DataTree:
+    """The tree without the raw (sampler's) level effects, which a fit keeps in memory for
+    its log-likelihood and posterior predictive draws but does not report."""
+    posterior = tree["posterior"].to_dataset()
+    raw = [name for name in posterior.data_vars if str(name).startswith("raw_")]
+    if not raw:
+        return tree
+    kept = posterior.drop_vars(raw)
+    used = {str(d) for variable in kept.data_vars.values() for d in variable.dims}
+    orphans = {str(d) for name in raw for d in posterior[name].dims} - used
+    copy = tree.copy()
+    copy["posterior"] = xr.DataTree(kept.drop_dims(sorted(orphans)))
+    return copy
+
+
+def save_individuation(
+    result: IndividuationResult, path_for: Callable[[str], Path], plots: bool = True
+) -> list[str]:
+    """Write a V2 fit through ``path_for(name)``: benefit.csv, diagnostics.csv,
+    posterior.nc, notes.json (experiments left out of a contrast, and retries) and, with
+    ``plots``, benefit.png; return the names written, in order."""
+    written = [BENEFIT, DIAGNOSTICS, POSTERIOR, NOTES]
+    result.table.to_csv(path_for(BENEFIT), index=False)
+    result.diagnostics.to_csv(path_for(DIAGNOSTICS), index=False)
+    save_tree(result.tree, path_for(POSTERIOR), groups=SAVED_GROUPS)
+    path_for(NOTES).write_text(json.dumps(result.notes, indent=2))
+    if plots:
+        from study.variance.plots import plot_benefit  # matplotlib loads on first use
+
+        plot_benefit(result, path=path_for(BENEFIT_PLOT))
+        written.append(BENEFIT_PLOT)
+    return written
+
+
+def load_table(path: str | Path) -> pd.DataFrame:
+    """A table written by :func:`save_fit` or :func:`save_individuation`."""
+    return pd.read_csv(Path(path))
+
+
 def c1_record(c1: C1Statement) -> dict[str, Any]:
     """C1 as plain data: the statement's fields, ``holds`` and the sentence itself."""
     return {**asdict(c1), "holds": c1.holds, "statement": str(c1)}
 
 
-def save_tree(tree: xr.DataTree, path: str | Path) -> None:
-    """Save a DataTree as a netCDF-4 file, byte-identical for the same posterior."""
-    clean = xr.DataTree.from_dict(
-        {node.path: _netcdf_dataset(node.to_dataset()) for node in tree.subtree}
-    )
+def save_tree(tree: xr.DataTree, path: str | Path, groups: tuple[str, ...] | None = None) -> None:
+    """Save a DataTree (only its ``groups``, when given) as a netCDF-4 file,
+    byte-identical for the same posterior."""
+    nodes = [
+        node
+        for node in tree.subtree
+        if groups is None or node is tree or node.path.strip("/").split("/")[0] in groups
+    ]
+    clean = xr.DataTree.from_dict({node.path: _netcdf_dataset(node.to_dataset()) for node in nodes})
     clean.to_netcdf(Path(path), engine=ENGINE, mode="w")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import matplotlib
 
@@ -17,8 +17,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from study.variance.individuation import POOLED, IndividuationResult
-from study.variance.result import VarianceResult
+from study.variance.tables import POOLED
+
+if TYPE_CHECKING:  # types only: the results' save() imports the I/O module, which imports this
+    from study.variance.individuation import IndividuationResult
+    from study.variance.result import VarianceResult
 
 FAILED = "FAILED DIAGNOSTICS"
 
@@ -40,7 +43,7 @@ def plot_shares(
 
     ``results`` is one fit or ``{label: fit}`` (models, items, experiments ...).
     """
-    fits = {"fit": results} if isinstance(results, VarianceResult) else dict(results)
+    fits = dict(results) if isinstance(results, Mapping) else {"fit": results}
     column = f"{scale}_share"
     components: list[str] = []
     for result in fits.values():

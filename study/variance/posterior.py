@@ -24,9 +24,10 @@ def flat(array: xr.DataArray) -> np.ndarray:
     return values.reshape((-1, *values.shape[2:]))
 
 
-def family_draws(posterior: xr.Dataset, family: Family) -> dict[str, np.ndarray]:
-    names = {"gaussian": ["sigma_residual"], "ordered": ["cutpoints"]}.get(family.name, [])
-    return {name: flat(posterior[name]) for name in names}
+def family_draws(posterior: xr.Dataset, family: Family, layout: Layout) -> dict[str, np.ndarray]:
+    """The family's parameters per draw, with its per-design constants."""
+    draws = {name: flat(posterior[name]) for name in family.parameters}
+    return draws | dict(layout.constants)
 
 
 def population_location(
@@ -35,7 +36,7 @@ def population_location(
     """Population intercept (zeros for ordered) and the family draws at population level."""
     rng = np.random.default_rng([seed, 7])
     sds = flat(posterior["sigma"])
-    draws = family_draws(posterior, family)
+    draws = family_draws(posterior, family, layout)
     if family.has_intercept:
         location = population_intercept(
             flat(posterior["grand_mean"]),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import xarray as xr
 
 from study.variance.dstudy import RUN, d_study
@@ -17,6 +19,67 @@ from study.variance.posterior import flat, population_location
 from study.variance.shares import _NODES, _WEIGHTS
 from study.variance.spec import ModelSpec
 from study.variance.tables import IntervalKind, interval
+
+
+@dataclass(frozen=True)
+class ShareComparison:
+    """Two components' shares of variance, draw by draw: ``a`` against ``b``.
+
+    ``probability`` is P(share of ``a`` >= share of ``b``) over the posterior draws;
+    ``scale`` is ``data`` (data-scale shares) or ``latent``; ``passed`` is the fit's
+    diagnostics gate.
+    """
+
+    a: str
+    b: str
+    share_a: float
+    interval_a: tuple[float, float]
+    share_b: float
+    interval_b: tuple[float, float]
+    probability: float
+    passed: bool
+    scale: str = "data"
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.scale}-scale share of {self.a} {self.share_a:.3f} "
+            f"[{self.interval_a[0]:.3f}, {self.interval_a[1]:.3f}] vs {self.b} "
+            f"{self.share_b:.3f} [{self.interval_b[0]:.3f}, {self.interval_b[1]:.3f}]; "
+            f"P({self.a} >= {self.b}) = {self.probability:.3f}"
+        )
+        if not self.passed:
+            text += " (FIT FAILED ITS DIAGNOSTICS: do not interpret)"
+        return text
+
+
+def compare_shares(
+    result: VarianceResult, a: str, b: str, scale: Literal["data", "latent"] = "data"
+) -> ShareComparison:
+    """Compare components ``a`` and ``b`` (any two of the fit's components, the residual
+    included; ``nonadditive`` too on the data scale) by their shares of variance, with
+    the fit's intervals (``result.prob``, ``result.interval_kind``)."""
+    name, dim = (
+        ("data_share", "data_component") if scale == "data" else ("latent_share", "component")
+    )
+    if scale not in ("data", "latent"):
+        raise ValueError(f"scale must be 'data' or 'latent', got {scale!r}")
+    shares = result.posterior[name]
+    known = [str(v) for v in shares[dim].values]
+    for label in (a, b):
+        if label not in known:
+            raise KeyError(f"no component {label!r} in this fit; components: {known}")
+    first, second = flat(shares.sel({dim: a})), flat(shares.sel({dim: b}))
+    return ShareComparison(
+        a=a,
+        b=b,
+        share_a=float(first.mean()),
+        interval_a=interval(first, result.prob, result.interval_kind),
+        share_b=float(second.mean()),
+        interval_b=interval(second, result.prob, result.interval_kind),
+        probability=float(np.mean(first >= second)),
+        passed=result.passed,
+        scale=scale,
+    )
 
 
 @dataclass(frozen=True)
@@ -60,7 +123,9 @@ class VarianceResult:
     ``components`` (one row per component: variance, SD, latent and data-scale shares, each
     with its interval), ``diagnostics`` (R-hat, ESS, divergences, ``passed`` per row),
     ``passed`` (the whole gate), ``reml`` (gaussian: statsmodels REML beside the Bayesian
-    intervals, else None).
+    intervals, else None), ``model`` (the ``pymc.Model`` sampled). The tree also holds
+    ``observed_data``, ``constant_data`` and (unless left out for size, see ``notes``)
+    ``log_likelihood``, one value per cell: ``arviz.loo(result.tree)`` works.
     """
 
     tree: xr.DataTree
@@ -78,6 +143,8 @@ class VarianceResult:
     seed: int
     reml: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    # The PyMC model that was sampled (for posterior predictive draws, graphs, edits).
+    model: pm.Model | None = None
 
     @property
     def posterior(self) -> xr.Dataset:
@@ -86,18 +153,17 @@ class VarianceResult:
 
     # -- claims -------------------------------------------------------------------------
     def c1(self, persona: str = "persona") -> C1Statement:
-        """C1 statement: data-scale residual (run) share vs the ``persona`` factor's share."""
-        shares = self.posterior["data_share"]
-        if persona not in shares["data_component"].values:
+        """C1 statement: data-scale residual (run) share vs the ``persona`` factor's share
+        (the study's wording of :func:`compare_shares`)."""
+        if persona not in self.layout.factors:
             raise KeyError(f"no factor {persona!r} in this fit; factors: {self.layout.factors}")
-        run = flat(shares.sel(data_component=self.residual))
-        other = flat(shares.sel(data_component=persona))
+        comparison = compare_shares(self, self.residual, persona)
         return C1Statement(
-            run_share=float(run.mean()),
-            run_interval=interval(run, self.prob, self.interval_kind),
-            persona_share=float(other.mean()),
-            persona_interval=interval(other, self.prob, self.interval_kind),
-            probability=float(np.mean(run >= other)),
+            run_share=comparison.share_a,
+            run_interval=comparison.interval_a,
+            persona_share=comparison.share_b,
+            persona_interval=comparison.interval_b,
+            probability=comparison.probability,
             passed=self.passed,
             run_label=self.residual,
             persona_label=persona,

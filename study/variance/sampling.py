@@ -1,5 +1,11 @@
 """Run NUTS: nutpie by default, PyMC's own sampler as the fallback.
 
+With a ``stop`` rule (:func:`sample`), nutpie draws in the background and the draws are
+examined block by block (``block`` draws per chain): sampling stops at the first block
+count whose draws satisfy the rule, and exactly those draws are returned. Each chain's
+draws do not depend on how many are asked for, and the blocks are examined in order, so
+the result does not depend on timing: the same seed gives the same draws.
+
 nutpie compiles the model with numba once; the compiled model is kept (keyed by the
 model's structure) and refitted to new data of the same design with ``with_data``, so a
 coverage study or a sweep compiles once. Progress goes to stderr (draws, rate, ETA).
@@ -10,10 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
+import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,16 +40,28 @@ _COMPILED_MAX = 8
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """NUTS settings. ``cores`` chains run at once; ``target_accept`` is nutpie's and PyMC's."""
+    """NUTS settings. ``cores`` chains run at once (None: as many as this process may use
+    CPUs, :func:`default_cores`); ``target_accept`` is nutpie's and PyMC's."""
 
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    cores: int = 2
+    cores: int | None = None
     seed: int = 0
     sampler: Sampler = "auto"
     target_accept: float = 0.8
     progress: bool = True
+
+
+def default_cores(chains: int) -> int:
+    """Chains to run at once: as many as this process may use CPUs, at most ``chains``."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    available = len(affinity(0)) if affinity is not None else os.cpu_count()
+    return max(1, min(chains, available or 1))
+
+
+def _cores(settings: SamplerSettings) -> int:
+    return settings.cores if settings.cores is not None else default_cores(settings.chains)
 
 
 def structure_key(model: pm.Model, var_names: Sequence[str]) -> str:
@@ -71,11 +91,28 @@ def _graph_constants(model: pm.Model) -> list[np.ndarray]:
     return [v.data for v in ancestors(outputs) if isinstance(v, TensorConstant)]
 
 
-def sample(model: pm.Model, var_names: Sequence[str], settings: SamplerSettings) -> xr.DataTree:
-    """Posterior draws of ``var_names`` as an ArviZ DataTree (posterior, sample_stats)."""
+# Decides, from the draws so far (a prefix of every chain), whether to stop: True stops.
+Stop = Callable[[xr.DataTree], bool]
+# How often the background sampler is looked at, in seconds.
+_POLL = 0.1
+
+
+def sample(
+    model: pm.Model,
+    var_names: Sequence[str],
+    settings: SamplerSettings,
+    stop: Stop | None = None,
+    block: int = 100,
+) -> xr.DataTree:
+    """Posterior draws of ``var_names`` as an ArviZ DataTree (posterior, sample_stats).
+
+    With ``stop`` (nutpie only; PyMC's sampler draws them all), ``settings.draws`` is a
+    cap and sampling ends at the first multiple of ``block`` draws per chain for which
+    ``stop`` holds (see the module doc).
+    """
     if settings.sampler in ("auto", "nutpie"):
         try:
-            return _sample_nutpie(model, var_names, settings)
+            return _sample_nutpie(model, var_names, settings, stop, block)
         except Exception as err:
             if settings.sampler == "nutpie":
                 raise
@@ -87,7 +124,13 @@ def sample(model: pm.Model, var_names: Sequence[str], settings: SamplerSettings)
     return _sample_pymc(model, var_names, settings)
 
 
-def _sample_nutpie(model, var_names, settings: SamplerSettings) -> xr.DataTree:
+def _sample_nutpie(
+    model: pm.Model,
+    var_names: Sequence[str],
+    settings: SamplerSettings,
+    stop: Stop | None = None,
+    block: int = 100,
+) -> xr.DataTree:
     import nutpie
 
     key = structure_key(model, var_names)
@@ -106,20 +149,81 @@ def _sample_nutpie(model, var_names, settings: SamplerSettings) -> xr.DataTree:
             _COMPILED.popitem(last=False)
     total = settings.chains * (settings.tune + settings.draws)
     with _Progress(total, settings.progress) as progress:
-        tree = nutpie.sample(
+        running = nutpie.sample(
             compiled,
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=settings.cores,
+            cores=_cores(settings),
             seed=settings.seed,
             progress_bar=False,
-            progress_callback=progress.update if settings.progress else None,
+            progress_callback=progress.update if settings.progress or stop else None,
             save_warmup=False,
             target_accept=settings.target_accept,
+            blocking=stop is None,
+        )
+        tree = (
+            running
+            if stop is None
+            else _until(
+                running, stop, block, settings.draws, lambda: progress.slowest - settings.tune
+            )
         )
     tree.attrs["sampler"] = "nutpie"
     return tree
+
+
+def _prefix(tree: xr.DataTree, draws: int) -> xr.DataTree:
+    """The first ``draws`` draws of every chain, in every group."""
+    return xr.DataTree.from_dict(
+        {
+            node.path: node.to_dataset().isel(draw=slice(0, draws))
+            if "draw" in node.to_dataset().dims
+            else node.to_dataset()
+            for node in tree.subtree
+        }
+    )
+
+
+def _completed(tree: xr.DataTree) -> int:
+    """Draws every chain has finished (the background trace pads the others with NaN)."""
+    stats = tree["sample_stats"].to_dataset()
+    if "draw" not in stats.dims or stats.sizes["draw"] == 0:
+        return 0
+    steps = np.asarray(stats["n_steps"].values, dtype=np.float64)
+    return int(np.min(np.sum(np.isfinite(steps) & (steps > 0), axis=1)))
+
+
+def _finished(running: Any) -> bool:
+    """Whether nutpie's background sampler is done (it answers a timeout while busy)."""
+    try:
+        return bool(running.is_finished)
+    except TimeoutError:
+        return False
+
+
+def _until(running: Any, stop: Stop, block: int, cap: int, drawn: Callable[[], int]) -> xr.DataTree:
+    """Examine the background sampler's draws block by block, in order; stop at the first
+    block count for which ``stop`` holds (or at ``cap``). ``drawn()`` tells (cheaply,
+    from the progress reports) how many draws the slowest chain has made, so that the
+    trace is copied only when a new block is complete."""
+    examined = 0
+    while True:
+        finished = _finished(running)
+        if not finished and drawn() < (examined + 1) * block:
+            time.sleep(_POLL)
+            continue
+        trace = running.wait() if finished else running.inspect()
+        available = cap if finished else _completed(trace)
+        while (examined + 1) * block <= available:
+            examined += 1
+            candidate = _prefix(trace, examined * block)
+            if stop(candidate):
+                if not finished:
+                    running.abort()
+                return candidate
+        if finished:
+            return _prefix(trace, cap)
 
 
 def _sample_pymc(model, var_names, settings: SamplerSettings) -> xr.DataTree:
@@ -128,7 +232,7 @@ def _sample_pymc(model, var_names, settings: SamplerSettings) -> xr.DataTree:
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=settings.cores,
+            cores=_cores(settings),
             random_seed=settings.seed,
             progressbar=settings.progress,
             var_names=list(var_names),
@@ -149,6 +253,7 @@ class _Progress:
         self._bar: Any = None
         self._lock = threading.Lock()
         self._done = 0
+        self.slowest = 0
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -159,6 +264,8 @@ class _Progress:
         done = sum(int(chain.finished_draws) for chain in chains)
         divergences = sum(int(chain.divergences) for chain in chains)
         with self._lock:
+            # The slowest chain's draws, tuning included: the blocks wait for it.
+            self.slowest = min((int(chain.finished_draws) for chain in chains), default=0)
             if self._bar is not None and done > self._done:
                 self._bar.update(done - self._done)
                 self._bar.set_postfix(divergences=divergences, refresh=False)

@@ -68,7 +68,8 @@ def data_scale_variances(
             location[window],
             sds[window],
             family,
-            {k: v[window] for k, v in family_draws.items()},
+            # Parameters per draw are windowed; the family's constants are not.
+            {k: v[window] if k in family.parameters else v for k, v in family_draws.items()},
         )
         for key in parts:
             parts[key].append(chunk[key])

@@ -102,7 +102,7 @@ def true_components(
     if family is GAUSSIAN:
         draws["sigma_residual"] = np.array([residual_sd])
     if family.name == "ordered":
-        family.scores = np.arange(1.0, len(cutpoints) + 2.0)  # type: ignore[attr-defined]
+        draws["scores"] = np.arange(1.0, len(cutpoints) + 2.0)
         draws["cutpoints"] = np.asarray(cutpoints, dtype=np.float64)[None, :]
         location = np.zeros(1)
     else:

@@ -1,5 +1,9 @@
 """Tidy tables from posterior draws: point estimate and credible interval per quantity.
 
+Intervals come from ``arviz_stats`` (equal-tailed: linear quantiles; highest density:
+the narrowest window of sorted draws), and a fit's defaults follow ArviZ's settings
+``stats.ci_prob`` and ``stats.ci_kind`` (:func:`resolve_interval`).
+
 >>> import numpy as np
 >>> lower, upper = interval(np.arange(101.0), prob=0.9, kind="eti")
 >>> round(lower, 6), round(upper, 6)
@@ -8,29 +12,48 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_stats.base import array_stats
+
+from study.errors import ConfigError
 
 IntervalKind = Literal["eti", "hdi"]
+# The row label of a pooled estimate (over experiments) in a benefit table.
+POOLED = "(pooled)"
+
+
+def resolve_interval(prob: float | None, kind: str | None) -> tuple[float, IntervalKind]:
+    """The interval's probability and kind: as given, else ArviZ's ``stats.ci_prob`` and
+    ``stats.ci_kind``; either out of range is a :class:`~study.errors.ConfigError`.
+
+    >>> with az.rc_context({"stats.ci_prob": 0.9, "stats.ci_kind": "hdi"}):
+    ...     resolve_interval(None, None)
+    (0.9, 'hdi')
+    """
+    chosen_prob = float(az.rcParams["stats.ci_prob"] if prob is None else prob)
+    chosen_kind = str(az.rcParams["stats.ci_kind"] if kind is None else kind)
+    if not 0 < chosen_prob < 1:
+        raise ConfigError(f"prob must be between 0 and 1, got {chosen_prob}")
+    if chosen_kind not in ("eti", "hdi"):
+        raise ConfigError(f"interval kind must be 'eti' or 'hdi', got {chosen_kind!r}")
+    return chosen_prob, cast(IntervalKind, chosen_kind)
 
 
 def interval(values: np.ndarray, prob: float, kind: IntervalKind) -> tuple[float, float]:
-    """Equal-tailed or highest-density interval of 1-D draws."""
-    values = np.sort(np.asarray(values, dtype=np.float64).ravel())
+    """Equal-tailed or highest-density interval of 1-D draws (``arviz_stats``)."""
+    draws = np.asarray(values, dtype=np.float64).ravel()
     if kind == "eti":
-        tail = (1.0 - prob) / 2.0
-        low, high = np.quantile(values, [tail, 1.0 - tail])
-        return float(low), float(high)
-    if kind == "hdi":
-        width = int(np.floor(prob * values.size))
-        starts = values[: values.size - width]
-        ends = values[width:]
-        best = int(np.argmin(ends - starts))
-        return float(starts[best]), float(ends[best])
-    raise ValueError(f"interval kind must be 'eti' or 'hdi', got {kind!r}")
+        low, high = array_stats.eti(draws, prob)
+    elif kind == "hdi":
+        low, high = array_stats.hdi(draws, prob)
+    else:
+        raise ValueError(f"interval kind must be 'eti' or 'hdi', got {kind!r}")
+    return float(low), float(high)
 
 
 def summarise_draws(

@@ -97,7 +97,7 @@ def test_bernoulli_rows_aggregate_into_one_cell_per_level_combination():
     source = Source()
     polars_frame = to_polars(pl.from_pandas(many_runs), [*spec.columns, "y"], source)
     cells, cell_of_row = build_cells(polars_frame, spec, source)
-    get_family("bernoulli").summarise(polars_frame, spec, cells, cell_of_row, source)
+    cells.stats = get_family("bernoulli").summarise(polars_frame, spec, cells, cell_of_row, source)
     assert cells.n_cells == 4 * 3 * 2  # not 1,200 rows: cost does not grow with runs
     assert cells.stats["n"].tolist() == [50] * 24
     by_cell = many_runs.groupby(["person", "persona", "item"])["y"].sum().to_numpy()

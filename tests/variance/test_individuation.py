@@ -104,3 +104,20 @@ def test_marginal_likelihood_equals_the_multivariate_normal():
     constant = -0.5 * group.size * np.log(2 * np.pi)
     assert len(cells.n) == 5  # (0, 5), (0, 8), (1, 3), (2, 4), (2, 9)
     assert ours + constant == pytest.approx(expected, rel=1e-10)
+
+
+def test_the_result_explains_and_saves_itself(v2, tmp_path):
+    text = v2.summary()
+    assert text.startswith("diagnostics PASSED; 94% ETI intervals; ROPE +/-0.02")
+    assert "person_specific_benefit" in text and "(pooled)" in text
+    written = v2.save(tmp_path / "v2")
+    assert written == [
+        "benefit.csv",
+        "diagnostics.csv",
+        "posterior.nc",
+        "notes.json",
+        "benefit.png",
+    ]
+    saved = pd.read_csv(tmp_path / "v2" / "benefit.csv")
+    pd.testing.assert_frame_equal(saved, v2.table, check_dtype=False)
+    assert (tmp_path / "v2" / "benefit.png").read_bytes()[:4] == b"\x89PNG"

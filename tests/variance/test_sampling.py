@@ -40,3 +40,41 @@ def test_pymc_fallback_when_nutpie_fails(monkeypatch):
         "residual",
     }
     assert result.posterior["sigma"].sizes["draw"] == 100
+
+
+def test_adaptive_draws_stop_at_the_first_block_that_passes_the_gate():
+    import warnings
+
+    import numpy as np
+
+    from study.variance import VarianceModel
+    from study.variance.diagnostics import GATE
+    from study.variance.variance_model import BLOCK, MAX_DRAWS
+
+    sim = simulate(
+        {"person": 12, "persona": 5},
+        {"person": 1.0, "persona": 0.7, "person:persona": 0.5},
+        family="gaussian",
+        runs=3,
+        intercept=2.0,
+        residual_sd=0.8,
+        seed=5,
+    )
+    model = VarianceModel(sim.data, "y ~ (1|person) + (1|persona) + (1|person:persona)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # nutpie must not fall back
+        first = model.fit(seed=2, reml=False, draws=None)
+        again = model.fit(seed=2, reml=False, draws=None)
+        fixed = model.fit(seed=2, reml=False, draws=MAX_DRAWS, retries=0)
+    drawn = first.posterior.sizes["draw"]
+    assert first.passed and drawn % BLOCK == 0 and drawn < MAX_DRAWS
+    gated = first.diagnostics[first.diagnostics["gated"]].dropna(subset=["r_hat"])
+    assert (gated["ess_bulk"] >= GATE["ess_bulk"]).all()
+    # The same seed, the same draws: the stopping point does not depend on timing, and
+    # the draws are the first ones of an uninterrupted run.
+    np.testing.assert_array_equal(first.posterior["sigma"].values, again.posterior["sigma"].values)
+    np.testing.assert_array_equal(
+        first.posterior["sigma"].values, fixed.posterior["sigma"].values[:, :drawn]
+    )
+    # It passed on its first attempt, without a retry.
+    assert first.tree.attrs["attempts"] == 1

@@ -48,10 +48,9 @@ def test_bernoulli_parts_match_monte_carlo():
 
 def test_ordered_mean_matches_monte_carlo():
     family = get_family("ordered")
-    family.scores = np.array([1.0, 2.0, 3.0, 4.0])
     cut = np.array([[-1.0, 0.3, 1.5]])
     eta = np.array([[0.4]])
-    mean, var = family.moments(eta, {"cutpoints": cut})
+    mean, var = family.moments(eta, {"cutpoints": cut, "scores": np.array([1.0, 2.0, 3.0, 4.0])})
     latent = 0.4 + RNG.logistic(size=400_000)
     y = 1 + (latent[:, None] > cut[0][None, :]).sum(axis=1)
     assert abs(mean[0, 0] - y.mean()) < 0.01
@@ -66,7 +65,11 @@ def test_ordered_mean_matches_monte_carlo():
 )
 def test_shares_are_a_partition(location, sds, family):
     fam = get_family(family)
-    draws = {"cutpoints": np.array([[-1.0, 0.5]])} if family == "ordered" else {}
+    draws = (
+        {"cutpoints": np.array([[-1.0, 0.5]]), "scores": np.arange(1.0, 4.0)}
+        if family == "ordered"
+        else {}
+    )
     loc = np.array([0.0 if family == "ordered" else location])
     shares = data_scale_shares(data_scale_variances(loc, np.array([sds]), fam, draws))
     assert np.all(shares >= 0) and np.all(shares <= 1)
