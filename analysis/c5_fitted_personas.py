@@ -24,6 +24,7 @@ import polars as pl
 from study.fitted.heldout import CONDITIONS
 from study.pipeline.outputs import (
     manifest_tables,
+    notes_text,
     read_manifests,
     save_figure,
     script_main,
@@ -160,13 +161,7 @@ def make(root: Path) -> list[Block]:
         "the ROPE with probability above 0.95 (V2's model).",
         "\n".join(lines),
     ]
-    if notes:
-        shown = sorted(notes)
-        texts.append(
-            "Notes:\n"
-            + "\n".join(f"- {note}" for note in shown[:12])
-            + (f"\n- ... and {len(shown) - 12} more" if len(shown) > 12 else "")
-        )
+    texts += notes_text(notes)
     more: list[Block] = [
         Table(benefits, "V2 on the held-out choices (positive: the fitted persona is better)"),
         *generated_blocks(manifests),

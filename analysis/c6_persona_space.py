@@ -26,6 +26,7 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from study.pipeline.outputs import (
     manifest_tables,
+    notes_text,
     read_manifests,
     save_figure,
     script_main,
@@ -301,13 +302,7 @@ def make(root: Path) -> list[Block]:
         "(`persona_space.min_split_half`); otherwise it is `undecided` or `not met`.",
         "\n".join(lines),
     ]
-    if notes:
-        shown = sorted(notes)
-        texts.append(
-            "Notes:\n"
-            + "\n".join(f"- {note}" for note in shown[:12])
-            + (f"\n- ... and {len(shown) - 12} more" if len(shown) > 12 else "")
-        )
+    texts += notes_text(notes)
     middle = axis.join(
         verdicts.select("model", pl.col("middle_layer").alias("layer")), on=["model", "layer"]
     )

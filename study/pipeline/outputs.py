@@ -206,6 +206,16 @@ def section(
     return [*blocks, *more]
 
 
+def notes_text(notes: set[str], shown: int = 12) -> list[str]:
+    """A report paragraph listing ``notes`` (sorted, at most ``shown`` of them), or no
+    paragraph when there are none."""
+    if not notes:
+        return []
+    ordered = sorted(notes)
+    more = f"\n- ... and {len(ordered) - shown} more" if len(ordered) > shown else ""
+    return ["Notes:\n" + "\n".join(f"- {note}" for note in ordered[:shown]) + more]
+
+
 def script_main(make: Any) -> None:
     """Run an analysis script alone: ``python analysis/NAME.py OUT``."""
     import sys
