@@ -34,7 +34,7 @@ from study.pipeline.outputs import (
     write_table,
 )
 from study.pipeline.persona_space_fit import EVERY_LAYER, MIDDLE_LAYER
-from study.pipeline.report import Block, Figure, Table, Text
+from study.pipeline.report import Block, Figure, Heading, Table, Text
 
 ANALYSIS = "persona_space"
 STEP = "persona_space"
@@ -255,9 +255,13 @@ def verdict_rows(manifests: list[dict]) -> tuple[pl.DataFrame, list[str], set[st
 
 
 def make(root: Path) -> list[Block]:
-    manifests = read_manifests(root, ANALYSIS)
+    every = read_manifests(root, ANALYSIS)
+    skipped = [
+        f"- **{m['model']['name']}**: not run: {m['skipped']}." for m in every if "skipped" in m
+    ]
+    manifests = [m for m in every if "skipped" not in m]
     if not manifests:
-        return []
+        return [Heading("C6: persona space"), Text("\n".join(skipped))] if skipped else []
     axis = manifest_tables(manifests, STEP, "axis.csv")
     drift = manifest_tables(manifests, STEP, "drift.csv")
     washout = manifest_tables(manifests, STEP, "washout.csv")
@@ -300,7 +304,7 @@ def make(root: Path) -> list[Block]:
         "every layer. A verdict needs the axis to stand out from a null of random splits "
         "of the conditions and to be reproducible across halves of the persons "
         "(`persona_space.min_split_half`); otherwise it is `undecided` or `not met`.",
-        "\n".join(lines),
+        "\n".join([*lines, *skipped]),
     ]
     texts += notes_text(notes)
     middle = axis.join(

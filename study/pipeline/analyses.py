@@ -8,6 +8,7 @@ turn manifests into tables and figures.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -22,6 +23,8 @@ from study.pipeline.models import load_model
 from study.pipeline.outputs import write_manifest
 from study.pipeline.respond_steps import PERSON, respond_step, v1_step, v2_step
 from study.records import Participant
+
+log = logging.getLogger(__name__)
 
 
 def models_of(cfg: Config) -> list[ModelConfig]:
@@ -220,12 +223,29 @@ def persona_space(cfg: Config, root: Path) -> None:
         space_config,
         space_fit_step,
         space_people,
+        without_assistant,
     )
 
     data, people = data_step(cfg, root)
     chosen = space_people(cfg, people)
     scoring, personas = space_config(cfg)
     for model in models_of(cfg):
+        reason = without_assistant(cfg, cfg.engine, model)
+        if reason is not None:
+            log.warning("C6 skips model %s: %s", model.name, reason)
+            _write_manifest(
+                cfg,
+                root,
+                f"persona_space-{model.name}",
+                {
+                    "analysis": "persona_space",
+                    "model": asdict(model),
+                    "engine": cfg.engine.name,
+                    "skipped": reason,
+                    "steps": {"data": data.path},
+                },
+            )
+            continue
         responded = respond_step(
             scoring, root, data, chosen, engine=cfg.engine, model=model, personas=personas, runs=0
         )
@@ -372,13 +392,17 @@ def persona_space_dry_run(cfg: Config) -> None:
     experiment under every condition, token counts and cached scoring requests (the
     respond stage's own dry run); the activations are the same prompts."""
     from study.pipeline.inputs import load_people
-    from study.pipeline.persona_space_steps import space_config, space_people
+    from study.pipeline.persona_space_steps import space_config, space_people, without_assistant
     from study.respond.stage import respond
 
     people = load_people(Path(cfg.data.path), cfg.data.limit, cfg.pipeline.max_choices)
     chosen = space_people(cfg, people)
     scoring, personas = space_config(cfg)
     for model in models_of(cfg):
+        reason = without_assistant(cfg, cfg.engine, model)
+        if reason is not None:
+            print(f"##### model {model.name}: skipped, {reason}")
+            continue
         print(f"##### model {model.name}: {len(personas)} conditions, the same prompts read out")
         respond(replace(scoring, model=model, personas=personas, runs=0), chosen)
 

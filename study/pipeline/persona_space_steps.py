@@ -89,6 +89,20 @@ def chat_of(engine: EngineConfig, model: ModelConfig, request: str):
     return chat
 
 
+def without_assistant(cfg: Config, engine: EngineConfig, model: ModelConfig) -> str | None:
+    """Why C6 cannot run on ``model`` (None when it can): the axis needs the `assistant`
+    condition, the model's own chat framing (STUDY.md), and a model without a chat
+    template (a base model such as Gemma 3 270M's GGUF) has none."""
+    if chat_of(engine, model, cfg.persona_texts.assistant_request)(
+        cfg.persona_texts.assistant_request
+    ):
+        return None
+    return (
+        "the model has no chat template, so no `assistant` condition (STUDY.md: the "
+        "model's default assistant framing) and no assistant axis"
+    )
+
+
 def rendered_prompts(
     cfg: Config,
     people: list[Participant],

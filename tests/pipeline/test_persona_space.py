@@ -196,3 +196,15 @@ def test_steering_dose_weighs_persons_equally() -> None:
     assert dose["nll"] == pytest.approx(2.0)  # (1 + 3) / 2, not (1 + 3 + 3 + 3) / 4
     assert dose["n_persons"] == 2 and dose["n_points"] == 4
     assert dose["nll_se"] == pytest.approx(1.0)  # sd of (1, 3) over sqrt(2)
+
+
+@pytest.mark.llm
+def test_a_model_without_a_chat_template_is_skipped_with_the_reason() -> None:
+    from study.pipeline.analyses import models_of
+    from study.pipeline.persona_space_steps import without_assistant
+
+    cfg = make_config(["experiment=persona_space"])
+    by_name = {m.name: m for m in models_of(cfg)}
+    assert without_assistant(cfg, cfg.engine, by_name["smollm2_135m"]) is None
+    reason = without_assistant(cfg, cfg.engine, by_name["gemma3_270m"])
+    assert reason is not None and "no chat template" in reason
