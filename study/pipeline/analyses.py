@@ -230,45 +230,39 @@ def persona_space(cfg: Config, root: Path) -> None:
     chosen = space_people(cfg, people)
     scoring, personas = space_config(cfg)
     for model in models_of(cfg):
+        about = {"analysis": "persona_space", "model": asdict(model), "engine": cfg.engine.name}
         reason = without_assistant(cfg, cfg.engine, model)
         if reason is not None:
             log.warning("C6 skips model %s: %s", model.name, reason)
-            _write_manifest(
-                cfg,
+            steps = {"data": data}
+            about["skipped"] = reason
+        else:
+            responded = respond_step(
+                scoring,
                 root,
-                f"persona_space-{model.name}",
-                {
-                    "analysis": "persona_space",
-                    "model": asdict(model),
-                    "engine": cfg.engine.name,
-                    "skipped": reason,
-                    "steps": {"data": data.path},
-                },
+                data,
+                chosen,
+                engine=cfg.engine,
+                model=model,
+                personas=personas,
+                runs=0,
             )
-            continue
-        responded = respond_step(
-            scoring, root, data, chosen, engine=cfg.engine, model=model, personas=personas, runs=0
-        )
-        states = activations_step(
-            scoring, root, data, chosen, engine=cfg.engine, model=model, personas=personas
-        )
-        fitted = space_fit_step(cfg, root, responded, states, model.name)
-        steps = {"data": data, "respond": responded, "activations": states, "persona_space": fitted}
-        if cfg.persona_space.steering:
-            steps["steering"] = steering_step(
-                scoring, root, data, chosen, fitted, engine=cfg.engine, model=model
+            states = activations_step(
+                scoring, root, data, chosen, engine=cfg.engine, model=model, personas=personas
             )
-        _write_manifest(
-            cfg,
-            root,
-            f"persona_space-{model.name}",
-            {
-                "analysis": "persona_space",
-                "model": asdict(model),
-                "engine": cfg.engine.name,
-                "steps": {name: step.path for name, step in steps.items()},
-            },
-        )
+            fitted = space_fit_step(cfg, root, responded, states, model.name)
+            steps = {
+                "data": data,
+                "respond": responded,
+                "activations": states,
+                "persona_space": fitted,
+            }
+            if cfg.persona_space.steering:
+                steps["steering"] = steering_step(
+                    scoring, root, data, chosen, fitted, engine=cfg.engine, model=model
+                )
+        about["steps"] = {name: step.path for name, step in steps.items()}
+        _write_manifest(cfg, root, f"persona_space-{model.name}", about)
 
 
 def hosting_dry_run(cfg: Config) -> None:
