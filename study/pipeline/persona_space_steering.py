@@ -147,16 +147,16 @@ def steering_step(
         planned = steering_requests(cfg, people, model, engine, (axis, scale, layer))
         by_person = {(p.experiment, p.participant): p for p in people}
         rows: list[dict[str, Any]] = []
-        bar = Progress(len(planned), len(planned), desc="steering")
+        bar = Progress(len(planned), len(people), desc="steering")
+        numbers = {key: n for n, key in enumerate(by_person, start=1)}
         with ActivationsEngine(cfg.activations, model) as built:
             store = ActivationStore(Path(cfg.activations.store))
             try:
                 results = activations(built, store, [r for _, _, r in planned], fresh=cfg.fresh)
-                for number, ((alpha, prompt, request), result) in enumerate(
-                    zip(planned, results, strict=True), start=1
-                ):
+                for (alpha, prompt, request), result in zip(planned, results, strict=True):
                     person = by_person[(prompt.experiment, prompt.participant)]
                     rows += point_rows(alpha, prompt, result, person, request.options)
+                    number = numbers[(prompt.experiment, prompt.participant)]
                     bar.advance(result.prompt_tokens, number, "steering")
             finally:
                 bar.close()
