@@ -18,6 +18,7 @@ from study.persona_space.config import PersonaSpaceConfig
 from study.personas.config import PersonaTextsConfig, PreambleConfig
 from study.pipeline.config import PipelineConfig
 from study.respond.config import SamplingConfig
+from study.stakeholders.config import StakeholdersConfig
 from study.variance.config import VarianceConfig
 
 
@@ -62,5 +63,7 @@ class Config:
     activations: ActivationsConfig = field(default_factory=ActivationsConfig)
     # C6: the role texts and the statistics of persona space (conf/persona_space/).
     persona_space: PersonaSpaceConfig = field(default_factory=PersonaSpaceConfig)
+    # C7: stakeholder personas from documents, judging and debating (conf/stakeholders/).
+    stakeholders: StakeholdersConfig = field(default_factory=StakeholdersConfig)
     # The end-to-end pipeline (stage=pipeline; conf/experiment/).
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)

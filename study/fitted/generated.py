@@ -55,6 +55,7 @@ from study.personas.config import PersonaTextsConfig, PreambleConfig
 from study.records import Participant
 from study.respond.config import SamplingConfig
 from study.respond.plan import Job, model_identity, plan_jobs
+from study.respond.runner import RequestRunner
 from study.store import ResponseStore, request_key
 
 Person = tuple[str, str]
@@ -105,33 +106,12 @@ class _State:
     scored: dict[str, list[float]] = field(default_factory=dict)
 
 
-class _Runner:
-    """The engine and store of one loop, counting what it computed."""
-
-    def __init__(self, engine: Engine, store: ResponseStore, fresh: bool) -> None:
-        self.engine, self.store, self.fresh = engine, store, fresh
-        self.fingerprint = dict(engine.fingerprint())
-        self.computed = self.total = 0
-
-    def run(self, jobs: Sequence[Job], mode: str) -> dict[str, ScoreResult | SampleResult]:
-        from study.respond.stage import compute_jobs  # the respond stage's own loop
-
-        unique = list({job.key: job for job in jobs}.values())
-        scores = unique if mode == "score" else []
-        samples = unique if mode == "sample" else []
-        self.computed += compute_jobs(
-            self.engine, self.store, scores, samples, self.fingerprint, self.fresh, 0, False
-        )
-        self.total += len(unique)
-        return self.store.get_many(job.key for job in unique)
-
-
 def _name(text: str) -> str:
     return "generated-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _score_jobs(
-    runner: _Runner,
+    runner: RequestRunner,
     wanted: Sequence[tuple[_State, str]],
     cfg: FittedConfig,
     preamble: PreambleConfig,
@@ -152,7 +132,7 @@ def _score_jobs(
 
 
 def _score(
-    runner: _Runner,
+    runner: RequestRunner,
     wanted: Sequence[tuple[_State, str]],
     cfg: FittedConfig,
     preamble: PreambleConfig,
@@ -198,7 +178,11 @@ def worst(nll: Sequence[float], k: int, batch: int) -> list[int]:
 
 
 def _generation_jobs(
-    runner: _Runner, states: Mapping[Person, _State], round_: int, cfg: FittedConfig, seed: int
+    runner: RequestRunner,
+    states: Mapping[Person, _State],
+    round_: int,
+    cfg: FittedConfig,
+    seed: int,
 ) -> dict[Person, Job]:
     settings = cfg.generated
     model = model_identity(runner.fingerprint)
@@ -256,7 +240,7 @@ def generate_personas(
     ``first_k``: per person how many of their first choices fit."""
     settings = cfg.generated
     check_generated(settings)
-    runner = _Runner(engine, store, fresh)
+    runner = RequestRunner(engine, store, fresh)
     states: dict[Person, _State] = {}
     for session in people:
         states.setdefault(session.person, _State([], first_k[session.person], []))
@@ -333,7 +317,7 @@ def _keep(rows: list[dict]) -> dict[Person, str]:
 
 
 def _final_scores(
-    runner: _Runner,
+    runner: RequestRunner,
     states: Mapping[Person, _State],
     kept: Mapping[Person, str],
     cfg: FittedConfig,

@@ -265,6 +265,42 @@ def persona_space(cfg: Config, root: Path) -> None:
         _write_manifest(cfg, root, f"persona_space-{model.name}", about)
 
 
+def stakeholders(cfg: Config, root: Path) -> None:
+    """C7: stakeholder personas extracted from each experiment's documents and generic
+    ones, judging the judged persons' choices independently and in debate; alignment
+    with the human, the decomposition and debate collapse per model (study.stakeholders)."""
+    from study.pipeline.stakeholders_steps import (
+        extract_step,
+        judge_step,
+        judged_people,
+        stakeholders_fit_step,
+    )
+
+    data, people = data_step(cfg, root)
+    chosen = judged_people(cfg, people)
+    for model in models_of(cfg):
+        extracted = extract_step(cfg, root, data, chosen, engine=cfg.engine, model=model)
+        judged = judge_step(cfg, root, extracted, chosen, engine=cfg.engine, model=model)
+        fitted = stakeholders_fit_step(cfg, root, judged, model.name)
+        _write_manifest(
+            cfg,
+            root,
+            f"stakeholders-{model.name}",
+            {
+                "analysis": "stakeholders",
+                "model": asdict(model),
+                "engine": cfg.engine.name,
+                # The judging step under the name the report reads engines from.
+                "steps": {
+                    "data": data.path,
+                    "extract": extracted.path,
+                    "respond": judged.path,
+                    "stakeholders": fitted.path,
+                },
+            },
+        )
+
+
 def hosting_dry_run(cfg: Config) -> None:
     """What ``experiment=hosting`` would ask each model: the first prompt of every
     design and experiment (a co-hosted and an interleaved one among them), token counts,
@@ -329,6 +365,7 @@ ANALYSES: dict[str, Callable[[Config, Path], None]] = {
     "hosting": hosting,
     "fitted_personas": fitted_personas,
     "persona_space": persona_space,
+    "stakeholders": stakeholders,
     # The scale analysis reads run_vs_persona's manifests; it has no steps of its own.
     "scale": lambda cfg, root: None,
 }
@@ -401,11 +438,51 @@ def persona_space_dry_run(cfg: Config) -> None:
         respond(replace(scoring, model=model, personas=personas, runs=0), chosen)
 
 
+def stakeholders_dry_run(cfg: Config) -> None:
+    """What ``experiment=stakeholders`` would ask each model: the documents per
+    experiment, the first extraction prompt, the judged items and the number of
+    judging requests per round, and the first judging prompt. Computes nothing."""
+    from study.pipeline.inputs import load_people
+    from study.pipeline.stakeholders_steps import documents_of, judged_people
+    from study.stakeholders.config import check
+    from study.stakeholders.extract import Persona, _Panel, prompt_text
+    from study.stakeholders.judge import Judge, items_of, judging_prompt
+
+    settings = check(cfg.stakeholders)
+    people = judged_people(
+        cfg, load_people(Path(cfg.data.path), cfg.data.limit, cfg.pipeline.max_choices)
+    )
+    documents = documents_of(cfg, people)
+    by_person: dict[tuple[str, str], list[Participant]] = {}
+    for session in people:
+        by_person.setdefault(session.person, []).append(session)
+    items, notes = items_of(list(by_person.values()), settings)
+    judges = 2 * settings.count
+    for experiment, found in documents.items():
+        print(f"##### {experiment}: documents {found['names']} ({len(found['text'])} chars)")
+    first = next(iter(documents), None)
+    if first is not None:
+        panel = _Panel(first, "documents", documents[first]["text"])
+        print(f"--- first extraction prompt (name of stakeholder 1 of {first}):")
+        print(prompt_text(panel, settings, "name") + "<<")
+    print(
+        f"##### {len(items)} items; per model {len(items) * (judges + 1)} judging requests in "
+        f"round 0 and {len(items) * judges} in each of {settings.rounds} debate rounds"
+    )
+    for note in notes:
+        print(f"note: {note}")
+    if items:
+        example = Persona(items[0].experiment, "documents", 1, "NAME", "PERSPECTIVE.", "DIMENSION")
+        prompt, _ = judging_prompt(Judge("documents", example), items[0], 0, [], settings)
+        print(f"--- first judging prompt (round 0):\n{prompt}")
+
+
 # Analyses that can show their plan without computing (``dry_run=true``).
 DRY_RUNS: dict[str, Callable[[Config], None]] = {
     "hosting": hosting_dry_run,
     "fitted_personas": fitted_personas_dry_run,
     "persona_space": persona_space_dry_run,
+    "stakeholders": stakeholders_dry_run,
 }
 
 

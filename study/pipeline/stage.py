@@ -64,6 +64,7 @@ SCRIPTS = (
     "c4_hosting",
     "c5_fitted_personas",
     "c6_persona_space",
+    "c7_stakeholders",
 )
 
 

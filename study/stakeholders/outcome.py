@@ -1,0 +1,91 @@
+"""One model's C7 result from its judgements: alignment per source and round, the gain
+of document over generic personas, the decomposition, debate collapse and the verdict
+(study.stakeholders.stats), and the files the report reads."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from study.stakeholders import stats
+from study.stakeholders.config import StakeholdersConfig
+
+
+@dataclass
+class StakeholdersOutcome:
+    alignment: pl.DataFrame
+    gain: pl.DataFrame
+    shares: pl.DataFrame
+    collapse: pl.DataFrame
+    verdict: str
+    reason: str
+    # Persons, items, personas per source and rounds the result rests on.
+    sizes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Every posterior behind the result passed its diagnostics gate."""
+        shares_passed = bool(self.shares["passed"].all()) if self.shares.height else False
+        collapsed = self.collapse["collapsed"].to_list() if self.collapse.height else []
+        return shares_passed and "failed" not in collapsed
+
+    def save(self, path: Callable[[str], Path]) -> None:
+        self.alignment.write_csv(path("alignment.csv"))
+        self.gain.write_csv(path("gain.csv"))
+        self.shares.write_csv(path("shares.csv"))
+        self.collapse.write_csv(path("collapse.csv"))
+        record = {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "passed": self.passed,
+            **self.sizes,
+        }
+        path("c7.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def sizes_of(judgements: pl.DataFrame) -> dict[str, Any]:
+    """What a result rests on: persons, items, personas per source, debate rounds."""
+    personas = judgements.group_by("source").agg(pl.col("persona").n_unique()).sort("source").rows()
+    return {
+        "n_persons": judgements.select("experiment", "participant").unique().height,
+        "n_items": judgements["item"].n_unique(),
+        "n_personas": dict(personas),
+        "rounds": int(judgements["round"].max() or 0),
+        "experiments": sorted(judgements["experiment"].unique().to_list()),
+    }
+
+
+def analyse(
+    judgements: pl.DataFrame,
+    settings: StakeholdersConfig,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    prob: float,
+) -> StakeholdersOutcome:
+    """C7 on one model's judgements (see the module doc)."""
+    sampler = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "prob": prob}
+    boot = {"prob": prob, "draws": settings.bootstrap, "seed": seed}
+    alignment = stats.alignment_table(judgements, **boot)
+    gain = stats.alignment_gain(judgements, rope=settings.rope, **boot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a failed gate is recorded in the tables
+        shares = stats.decomposition(judgements, **sampler)
+        collapse = stats.debate_collapse(judgements, threshold=settings.collapse_ratio, **sampler)
+    verdict, reason = stats.verdict(
+        gain.row(0, named=True),
+        collapse.row(0, named=True),
+        rope=settings.rope,
+        min_persons=settings.min_persons,
+    )
+    return StakeholdersOutcome(
+        alignment, gain, shares, collapse, verdict, reason, sizes_of(judgements)
+    )
