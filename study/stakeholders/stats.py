@@ -123,6 +123,11 @@ def _percentiles(values: np.ndarray, prob: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _last_round(frame: pl.DataFrame) -> int:
+    """The highest round in ``frame`` (0 when empty)."""
+    return int(frame["round"].to_numpy().max()) if frame.height else 0
+
+
 def _source_order(sources: Sequence[str]) -> list[str]:
     known = [s for s in SOURCES if s in sources]
     return known + sorted(s for s in sources if s not in SOURCES)
@@ -194,7 +199,7 @@ def _source_at_round(frame: pl.DataFrame, source: str, round_: int) -> pl.DataFr
     rows = frame.filter(pl.col("source") == source)
     if rows.height == 0:
         return pl.DataFrame(schema={"item": pl.String, "_person": pl.UInt32, "logp": pl.Float64})
-    at = min(round_, int(rows["round"].max()))  # type: ignore[arg-type]
+    at = min(round_, _last_round(rows))
     return rows.filter(pl.col("round") == at).group_by("item", "_person").agg(pl.col("logp").mean())
 
 
@@ -220,7 +225,7 @@ def alignment_gain(
     for model in sorted(frame["model"].unique().to_list()):
         of_model = frame.filter(pl.col("model") == model)
         sides = of_model.filter(pl.col("source").is_in([a, b]))
-        at = round_ if round_ is not None else int(sides["round"].max() or 0)
+        at = round_ if round_ is not None else _last_round(sides)
         paired = _source_at_round(of_model, a, at).join(
             _source_at_round(of_model, b, at), on=["item", "_person"], suffix="_b"
         )
@@ -236,7 +241,7 @@ def alignment_gain(
         lower, upper = _percentiles(replicates, prob)
         finite = replicates[np.isfinite(replicates)]
         row |= {
-            "gain": float(paired["diff"].mean()),  # type: ignore[arg-type]
+            "gain": float(paired["diff"].to_numpy().mean()),
             "lower": lower,
             "upper": upper,
             "p_above_rope": float(np.mean(finite > rope)),
@@ -446,7 +451,7 @@ def debate_collapse(
     rows = []
     for model in sorted(frame["model"].unique().to_list()):
         panel = frame.filter((pl.col("model") == model) & pl.col("source").is_in(PANEL_SOURCES))
-        last = int(panel["round"].max() or 0) if panel.height else 0
+        last = _last_round(panel)
         row: dict[str, Any] = {
             "model": model,
             "first_round": 0,
