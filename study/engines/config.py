@@ -61,6 +61,26 @@ class SimulatedEngineConfig(EngineConfig):
     # participant and persona_type (the synth stage's truth.parquet with
     # synth.persona_types=true). Needed when fit_gain is not 0.
     fit_types: str | None = None
+    # C7, judging requests only (tags ("judge", "1"); study.engines.simulated_judge): the
+    # log-odds a judge gives the human's response is judge_mu + item + source gain +
+    # persona + persona x item * judge_debate_shrink**round + judge_round_shift * round +
+    # per-round noise, each random term drawn from a normal with the sd below.
+    judge_mu: float = 0.0
+    judge_sd_item: float = 0.8
+    judge_sd_persona: float = 0.3
+    judge_sd_persona_item: float = 0.5
+    # Per (persona, item, round): each round's prompt differs (it shows the panel's
+    # judgements), so a judgement moves between rounds even without conformity. Without
+    # it, rounds that do not shrink repeat round 0 exactly and a Gaussian decomposition's
+    # residual is zero (a degenerate fit).
+    judge_sd_noise: float = 0.3
+    # The source's gain: documents, generic (none: 0).
+    judge_documents_gain: float = 0.3
+    judge_generic_gain: float = 0.0
+    judge_round_shift: float = 0.0
+    # In [0, 1]: 1 keeps the persona x item effects through the debate, 0 erases them
+    # after one round (conformity).
+    judge_debate_shrink: float = 1.0
 
 
 @dataclass

@@ -34,6 +34,10 @@ their choice k has log-odds
 and its option distribution adds persistence and cross-talk terms
 (:mod:`study.engines.simulated_hosting`, where the truth of CT/SS is derived).
 
+Judging requests (tags with ``("judge", "1")``, C7's personas judging a human's
+response) follow the judging truth of :mod:`study.engines.simulated_judge` instead: its
+log-odds replace the match probability above, options and NLL as above.
+
 >>> from study.engines.base import ScoreRequest
 >>> engine = SimulatedEngine(SimulatedEngineConfig())
 >>> request = ScoreRequest("pick <<A>> then <<B>>", ((7, 8), (17, 18)),
@@ -66,6 +70,7 @@ from study.engines.config import EngineConfig, ModelConfig, SimulatedEngineConfi
 from study.engines.seeds import stable_int
 from study.engines.simulated_fit import FitTruth
 from study.engines.simulated_hosting import PROFILE_DESIGNS, Hosted, SpanOdds, span_odds
+from study.engines.simulated_judge import JudgeEffects, JudgeTruth, is_judging
 from study.errors import ConfigError
 
 
@@ -96,6 +101,7 @@ class SimulatedEngine:
     def __init__(self, config: SimulatedEngineConfig) -> None:
         self.config = config
         self.fit_truth = FitTruth.of(config.fit_gain, config.fit_noise, config.fit_types)
+        self.judge_truth = JudgeTruth(config, self._draw)
 
     def fingerprint(self) -> Mapping[str, str]:
         # The types' file by content (fit_types_sha256 below), not by where it lies.
@@ -152,6 +158,10 @@ class SimulatedEngine:
         )
         return gain + noise
 
+    def judge_effects(self, item: str, source: str, persona: str, round_: int) -> JudgeEffects:
+        """The true terms of a judgement (C7; :mod:`study.engines.simulated_judge`)."""
+        return self.judge_truth.effects(item, source, persona, round_)
+
     def profile_effect(self, experiment: str, participant: str, source: str) -> float:
         """``g(p, s)``: the effect on person ``participant`` of showing the profile of
         participant ``source`` (persona ``profile:SOURCE``)."""
@@ -207,6 +217,8 @@ class SimulatedEngine:
         )
 
     def _match_probabilities(self, tags: Tags, n_choices: int) -> list[float]:
+        if is_judging(tags):
+            return [_sigmoid(x) for x in self.judge_truth.logits(tags, n_choices)]
         who = dict(tags)
         missing = {"experiment", "participant", "persona"} - who.keys()
         if missing:
@@ -322,6 +334,10 @@ def build(engine: EngineConfig, model: ModelConfig) -> SimulatedEngine:
         # Built from plain EngineConfig(name="simulated"): use the default truth.
         engine = SimulatedEngineConfig()
     for name in (
+        "judge_sd_item",
+        "judge_sd_persona",
+        "judge_sd_persona_item",
+        "judge_sd_noise",
         "sd_person",
         "sd_persona",
         "sd_person_persona",
@@ -336,6 +352,11 @@ def build(engine: EngineConfig, model: ModelConfig) -> SimulatedEngine:
     if not 0.0 <= engine.hosting_leakage <= 1.0:
         raise ConfigError(
             f"engine.hosting_leakage is a mixing weight in [0, 1], got {engine.hosting_leakage}"
+        )
+    if not 0.0 <= engine.judge_debate_shrink <= 1.0:
+        raise ConfigError(
+            "engine.judge_debate_shrink is the share of the persona x item effect a debate "
+            f"round keeps, in [0, 1], got {engine.judge_debate_shrink}"
         )
     if engine.fit_gain != 0.0 and not engine.fit_types:
         raise ConfigError(
