@@ -141,7 +141,7 @@ def verdict_rows(manifests: list[dict]) -> pl.DataFrame:
                 "documents personas": personas.get("documents", 0),
                 "generic personas": personas.get("generic", 0),
                 "rounds": record.get("rounds"),
-                "diagnostics": "passed" if record.get("passed") else "FAILED",
+                "diagnostics": record.get("diagnostics", ""),
                 "reason": record["reason"],
             }
         )
@@ -208,7 +208,8 @@ def make(root: Path) -> list[Block]:
         "\n".join(
             f"{r['model']}: **{r['verdict']}** ({r['persons']} persons, {r['items']} items, "
             f"{r['documents personas']} document and {r['generic personas']} generic personas, "
-            f"{r['rounds']} debate rounds, diagnostics {r['diagnostics']}). {r['reason']}."
+            f"{r['rounds']} debate rounds; {r['diagnostics']}). {r['reason']}. A failed "
+            "decomposition's shares are shown but not to be read."
             for r in verdicts.iter_rows(named=True)
         ),
         *notes_text(step_notes(manifests)),

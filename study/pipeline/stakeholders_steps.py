@@ -188,7 +188,7 @@ def stakeholders_fit_step(cfg: Config, root: Path, judged: StepOutput, label: st
     from study.stakeholders.outcome import analyse
 
     settings = check(cfg.stakeholders)
-    sampler = {
+    sampler: dict[str, Any] = {
         "draws": cfg.pipeline.draws,
         "tune": cfg.pipeline.tune,
         "chains": cfg.pipeline.chains,

@@ -35,6 +35,15 @@ class StakeholdersOutcome:
         collapsed = self.collapse["collapsed"].to_list() if self.collapse.height else []
         return shares_passed and "failed" not in collapsed
 
+    def diagnostics(self) -> str:
+        """The gate of each posterior, in words: the verdict rests on the gain (a
+        bootstrap) and the collapse fits; the decomposition's shares are described, not
+        decided on."""
+        shares = "passed" if self.shares.height and self.shares["passed"].all() else "FAILED"
+        collapsed = self.collapse["collapsed"].to_list() if self.collapse.height else []
+        collapse = "FAILED" if "failed" in collapsed else "passed"
+        return f"decomposition {shares}, collapse fits {collapse}"
+
     def save(self, path: Callable[[str], Path]) -> None:
         self.alignment.write_csv(path("alignment.csv"))
         self.gain.write_csv(path("gain.csv"))
@@ -44,6 +53,7 @@ class StakeholdersOutcome:
             "verdict": self.verdict,
             "reason": self.reason,
             "passed": self.passed,
+            "diagnostics": self.diagnostics(),
             **self.sizes,
         }
         path("c7.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -56,7 +66,7 @@ def sizes_of(judgements: pl.DataFrame) -> dict[str, Any]:
         "n_persons": judgements.select("experiment", "participant").unique().height,
         "n_items": judgements["item"].n_unique(),
         "n_personas": dict(personas),
-        "rounds": int(judgements["round"].max() or 0),
+        "rounds": judgements["round"].max() if judgements.height else 0,
         "experiments": sorted(judgements["experiment"].unique().to_list()),
     }
 
@@ -72,14 +82,23 @@ def analyse(
     prob: float,
 ) -> StakeholdersOutcome:
     """C7 on one model's judgements (see the module doc)."""
-    sampler = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "prob": prob}
-    boot = {"prob": prob, "draws": settings.bootstrap, "seed": seed}
-    alignment = stats.alignment_table(judgements, **boot)
-    gain = stats.alignment_gain(judgements, rope=settings.rope, **boot)
+    boots = settings.bootstrap
+    alignment = stats.alignment_table(judgements, prob=prob, draws=boots, seed=seed)
+    gain = stats.alignment_gain(judgements, rope=settings.rope, prob=prob, draws=boots, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a failed gate is recorded in the tables
-        shares = stats.decomposition(judgements, **sampler)
-        collapse = stats.debate_collapse(judgements, threshold=settings.collapse_ratio, **sampler)
+        shares = stats.decomposition(
+            judgements, draws=draws, tune=tune, chains=chains, seed=seed, prob=prob
+        )
+        collapse = stats.debate_collapse(
+            judgements,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            prob=prob,
+            threshold=settings.collapse_ratio,
+        )
     verdict, reason = stats.verdict(
         gain.row(0, named=True),
         collapse.row(0, named=True),
