@@ -33,6 +33,7 @@ from study.pipeline.outputs import (
     write_table,
 )
 from study.pipeline.report import Block, Figure, Table, Text
+from study.stakeholders.outcome import reported_fit
 
 ANALYSIS = "stakeholders"
 STEP = "stakeholders"
@@ -219,12 +220,16 @@ def make(root: Path) -> list[Block]:
         shown = alignment
     more: list[Block] = [
         Figure(
-            str(shares_figure(shares, root).relative_to(root)),
+            str(shares_figure(reported_fit(shares), root).relative_to(root)),
             "Shares of the judgements' log-odds variance (94% intervals)",
         ),
         Table(
-            shares.select("model", "component", "share", "lower", "upper", "passed"),
-            "Decomposition of the judgements' log-odds (data-scale shares, 94% intervals)",
+            shares.select("model", "fit", "component", "share", "lower", "upper", "passed"),
+            "Decomposition of the judgements' log-odds (data-scale shares, 94% intervals); "
+            "when the fit with every term fails its gate (a source has three levels, a "
+            "round two or three: their shares are left to the prior), the fit of item, "
+            "persona and persona × item follows it, its persona share including the "
+            "source's",
         ),
         Table(collapse, "Debate: persona × item variance, last round over round 0"),
         Text(

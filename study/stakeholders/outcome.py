@@ -31,7 +31,8 @@ class StakeholdersOutcome:
     @property
     def passed(self) -> bool:
         """Every posterior behind the result passed its diagnostics gate."""
-        shares_passed = bool(self.shares["passed"].all()) if self.shares.height else False
+        reported = reported_fit(self.shares)
+        shares_passed = bool(reported["passed"].all()) if reported.height else False
         collapsed = self.collapse["collapsed"].to_list() if self.collapse.height else []
         return shares_passed and "failed" not in collapsed
 
@@ -39,10 +40,13 @@ class StakeholdersOutcome:
         """The gate of each posterior, in words: the verdict rests on the gain (a
         bootstrap) and the collapse fits; the decomposition's shares are described, not
         decided on."""
-        shares = "passed" if self.shares.height and self.shares["passed"].all() else "FAILED"
+        fits = self.shares.group_by("fit", maintain_order=True).agg(pl.col("passed").all())
+        shares = "; ".join(
+            f"decomposition ({fit}) {'passed' if ok else 'FAILED'}" for fit, ok in fits.rows()
+        )
         collapsed = self.collapse["collapsed"].to_list() if self.collapse.height else []
         collapse = "FAILED" if "failed" in collapsed else "passed"
-        return f"decomposition {shares}, collapse fits {collapse}"
+        return f"{shares}; collapse fits {collapse}"
 
     def save(self, path: Callable[[str], Path]) -> None:
         self.alignment.write_csv(path("alignment.csv"))
@@ -71,6 +75,33 @@ def sizes_of(judgements: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+# When the whole decomposition fails its gate, the terms a few levels can still estimate:
+# a source (three levels, personas nested in it) and a round (two or three) leave their
+# shares to the prior, and their effects are read from the alignment table instead.
+IDENTIFIED_TERMS = ("item", "persona", "persona:item")
+
+
+def reported_fit(shares: pl.DataFrame) -> pl.DataFrame:
+    """Per model, the rows of the fit a reader should look at: the last one tried (the
+    identified terms' after the whole decomposition failed)."""
+    if shares.height == 0:
+        return shares
+    last = shares.group_by("model", maintain_order=True).agg(pl.col("fit").last())
+    return shares.join(last, on=["model", "fit"], how="semi")
+
+
+def shares_of(judgements: pl.DataFrame, **sampler: Any) -> pl.DataFrame:
+    """The decomposition with every term (``fit`` "all terms"); when it fails its
+    gate, also the fit of IDENTIFIED_TERMS (``fit`` "item, persona, persona:item"),
+    whose persona share then includes the source's. Both are kept: the failed one is
+    marked so."""
+    whole = stats.decomposition(judgements, **sampler).with_columns(fit=pl.lit("all terms"))
+    if whole["passed"].all():
+        return whole
+    fewer = stats.decomposition(judgements, terms=IDENTIFIED_TERMS, **sampler)
+    return pl.concat([whole, fewer.with_columns(fit=pl.lit(", ".join(IDENTIFIED_TERMS)))])
+
+
 def analyse(
     judgements: pl.DataFrame,
     settings: StakeholdersConfig,
@@ -87,9 +118,7 @@ def analyse(
     gain = stats.alignment_gain(judgements, rope=settings.rope, prob=prob, draws=boots, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a failed gate is recorded in the tables
-        shares = stats.decomposition(
-            judgements, draws=draws, tune=tune, chains=chains, seed=seed, prob=prob
-        )
+        shares = shares_of(judgements, draws=draws, tune=tune, chains=chains, seed=seed, prob=prob)
         collapse = stats.debate_collapse(
             judgements,
             draws=draws,
