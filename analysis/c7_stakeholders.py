@@ -231,7 +231,21 @@ def make(root: Path) -> list[Block]:
             "persona and persona × item follows it, its persona share including the "
             "source's",
         ),
-        Table(collapse, "Debate: persona × item variance, last round over round 0"),
+        Table(
+            collapse.select(
+                "model",
+                "first_round",
+                "last_round",
+                "ratio",
+                "lower",
+                "upper",
+                "threshold",
+                "collapsed",
+                "passed_first",
+                "passed_last",
+            ),
+            "Debate: persona × item variance, last round over round 0 (94% interval)",
+        ),
         Text(
             "Tables: `tables/c7_stakeholders.csv` (alignment per experiment too), "
             "`tables/c7_shares.csv`, `tables/c7_gain.csv`, `tables/c7_collapse.csv`, "
