@@ -38,6 +38,11 @@ from study.stakeholders.outcome import reported_fit
 ANALYSIS = "stakeholders"
 STEP = "stakeholders"
 COLOURS = {"documents": "C0", "generic": "C1", "none": "black"}
+OUTCOMES = {"logodds": "C0", "sampled": "C2"}
+OUTCOME_LABELS = {
+    "logodds": "log-odds of the human's option (Gaussian)",
+    "sampled": "sampled judgements matching the human (binomial; residual: run)",
+}
 CONTRACT = ["model", "experiment", "source", "round", "alignment", "lower", "upper"]
 
 
@@ -106,25 +111,36 @@ def shares_figure(shares: pl.DataFrame, root: Path) -> Path:
     )
     for ax, model in zip(axes[0], models, strict=True):
         rows = shares.filter(pl.col("model") == model)
-        if not rows["passed"].all():
-            ax.text(0.5, 0.5, "fit FAILED its diagnostics", ha="center", transform=ax.transAxes)
+        failed = rows.filter(~pl.col("passed"))["outcome"].unique().to_list()
+        rows = rows.filter(pl.col("passed"))  # a failed fit is never drawn as if fine
+        if rows.height == 0:
+            ax.text(0.5, 0.5, "fits FAILED their diagnostics", ha="center", transform=ax.transAxes)
             ax.set_axis_off()
             continue
         y = list(range(rows.height))
-        ax.errorbar(
-            rows["share"],
-            y,
-            xerr=[rows["share"] - rows["lower"], rows["upper"] - rows["share"]],
-            fmt="o",
-            ms=4,
-            capsize=2,
-            color="C0",
-        )
+        for outcome, colour in OUTCOMES.items():
+            mask = (rows["outcome"] == outcome).to_list()
+            part = rows.filter(pl.col("outcome") == outcome)
+            if part.height == 0:
+                continue
+            ax.errorbar(
+                part["share"],
+                [i for i, m in zip(y, mask, strict=True) if m],
+                xerr=[part["share"] - part["lower"], part["upper"] - part["share"]],
+                fmt="o",
+                ms=4,
+                capsize=2,
+                color=colour,
+                label=OUTCOME_LABELS[outcome] if model == models[0] else None,
+            )
         ax.set_yticks(y, rows["component"].to_list(), fontsize=7)
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
-        ax.set_title(model, fontsize=9)
-        ax.set_xlabel("share of the log-odds variance", fontsize=8)
+        ax.set_title(
+            model + (f" ({', '.join(failed)} fit FAILED, not shown)" if failed else ""), fontsize=9
+        )
+        ax.set_xlabel("data-scale share of the variance", fontsize=8)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=7)
     return save_figure(fig, root, "c7_shares")
 
 
@@ -224,12 +240,15 @@ def make(root: Path) -> list[Block]:
             "Shares of the judgements' log-odds variance (94% intervals)",
         ),
         Table(
-            shares.select("model", "fit", "component", "share", "lower", "upper", "passed"),
+            shares.select(
+                "model", "outcome", "fit", "component", "share", "lower", "upper", "passed"
+            ),
             "Decomposition of the judgements' log-odds (data-scale shares, 94% intervals); "
             "when the fit with every term fails its gate (a source has three levels, a "
             "round two or three: their shares are left to the prior), the fit of item, "
             "persona and persona × item follows it, its persona share including the "
-            "source's",
+            "source's. The sampled judgements (each run draws the judge's option from its "
+            "judgement) add the run: a judge's own sampling noise beside its persona",
         ),
         Table(
             collapse.select(

@@ -69,6 +69,9 @@ class StakeholdersConfig:
     # A judge sees the last `context_chars` characters of the transcript before the
     # response (cut at a line start).
     context_chars: int = 1500
+    # Sampled judgements per (judge, item, round), drawn from the judgement with their own
+    # streams (no engine call): the run factor of the binomial decomposition; 0: none.
+    runs: int = 10
     # Extraction: tokens per field, temperature, and attempts per persona when a name
     # repeats an earlier one or comes out empty.
     max_tokens: int = 24
@@ -99,6 +102,7 @@ def check(cfg: StakeholdersConfig) -> StakeholdersConfig:
         "max_document_chars": 1,
         "choices": 1,
         "rounds": 0,
+        "runs": 0,
         "context_chars": 1,
         "max_tokens": 1,
         "max_attempts": 1,

@@ -15,6 +15,7 @@ import polars as pl
 
 from study.stakeholders import stats
 from study.stakeholders.config import StakeholdersConfig
+from study.stakeholders.sampled import sampled_shares
 
 
 @dataclass
@@ -86,8 +87,8 @@ def reported_fit(shares: pl.DataFrame) -> pl.DataFrame:
     identified terms' after the whole decomposition failed)."""
     if shares.height == 0:
         return shares
-    last = shares.group_by("model", maintain_order=True).agg(pl.col("fit").last())
-    return shares.join(last, on=["model", "fit"], how="semi")
+    last = shares.group_by("model", "outcome", maintain_order=True).agg(pl.col("fit").last())
+    return shares.join(last, on=["model", "outcome", "fit"], how="semi")
 
 
 def shares_of(judgements: pl.DataFrame, **sampler: Any) -> pl.DataFrame:
@@ -95,11 +96,14 @@ def shares_of(judgements: pl.DataFrame, **sampler: Any) -> pl.DataFrame:
     gate, also the fit of IDENTIFIED_TERMS (``fit`` "item, persona, persona:item"),
     whose persona share then includes the source's. Both are kept: the failed one is
     marked so."""
-    whole = stats.decomposition(judgements, **sampler).with_columns(fit=pl.lit("all terms"))
+    labels = {"outcome": pl.lit("logodds")}
+    whole = stats.decomposition(judgements, **sampler).with_columns(
+        fit=pl.lit("all terms"), **labels
+    )
     if whole["passed"].all():
         return whole
     fewer = stats.decomposition(judgements, terms=IDENTIFIED_TERMS, **sampler)
-    return pl.concat([whole, fewer.with_columns(fit=pl.lit(", ".join(IDENTIFIED_TERMS)))])
+    return pl.concat([whole, fewer.with_columns(fit=pl.lit(", ".join(IDENTIFIED_TERMS)), **labels)])
 
 
 def analyse(
@@ -119,6 +123,11 @@ def analyse(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a failed gate is recorded in the tables
         shares = shares_of(judgements, draws=draws, tune=tune, chains=chains, seed=seed, prob=prob)
+        sampled = sampled_shares(
+            judgements, settings.runs, draws=draws, tune=tune, chains=chains, seed=seed, prob=prob
+        )
+        if sampled.height:
+            shares = pl.concat([shares, sampled.with_columns(outcome=pl.lit("sampled"))])
         collapse = stats.debate_collapse(
             judgements,
             draws=draws,

@@ -388,25 +388,35 @@ def decomposition(
             terms=terms,
             target_accept=target_accept,
         )
-        table = result.components
-        for record in table[table["component"] != "nonadditive"].to_dict("records"):
-            rows.append(
-                {
-                    "model": model,
-                    "component": record["component"],
-                    "share": record["data_share"],
-                    "lower": record["data_share_lower"],
-                    "upper": record["data_share_upper"],
-                    "variance": record["variance"],
-                    "variance_lower": record["variance_lower"],
-                    "variance_upper": record["variance_upper"],
-                    "passed": bool(result.passed),
-                    "n_items": of_model["item"].n_unique(),
-                    "n_personas": of_model["persona"].n_unique(),
-                    "n_rounds": of_model["round"].n_unique(),
-                }
-            )
+        rows += share_rows(model, result, of_model)
     return pl.DataFrame(rows, schema=_DECOMPOSITION_SCHEMA)
+
+
+def share_rows(model: str, result: VarianceResult, frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """One decomposition row per component of ``result`` (a fit of ``frame``, one
+    model's rows): data-scale share and variance with their intervals, the gate, sizes.
+    A gaussian fit has no ``nonadditive`` part; a binomial fit's is kept, so that the
+    shares add up to 1."""
+    table = result.components
+    if result.family.name == "gaussian":
+        table = table[table["component"] != "nonadditive"]
+    return [
+        {
+            "model": model,
+            "component": record["component"],
+            "share": record["data_share"],
+            "lower": record["data_share_lower"],
+            "upper": record["data_share_upper"],
+            "variance": record["variance"],
+            "variance_lower": record["variance_lower"],
+            "variance_upper": record["variance_upper"],
+            "passed": bool(result.passed),
+            "n_items": frame["item"].n_unique(),
+            "n_personas": frame["persona"].n_unique(),
+            "n_rounds": frame["round"].n_unique(),
+        }
+        for record in table.to_dict("records")
+    ]
 
 
 _DECOMPOSITION_SCHEMA = {

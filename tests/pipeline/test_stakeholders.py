@@ -25,6 +25,7 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Pat
         "data.limit=4",
         *SMALL,
         "engine.judge_documents_gain=1.0",
+        "stakeholders.runs=5",
         *SHORT_CHAINS,
     ]
     return pipeline_run(tmp_path_factory, "stakeholders", overrides)
@@ -40,6 +41,10 @@ def _check_contract(out: Path, models: set[str]) -> pl.DataFrame:
     shares = pl.read_csv(out / "tables" / "c7_shares.csv")
     assert {"component", "share", "lower", "upper"} <= set(shares.columns)
     assert {"item", "persona", "persona:item"} <= set(shares["component"])
+    # The sampled judgements' binomial fit carries the run.
+    sampled = shares.filter(pl.col("outcome") == "sampled")
+    assert "run" in set(sampled["component"])
+    assert abs(sampled["share"].sum() - 1.0) < 1e-6
     personas = [json.loads(line) for line in (out / "stakeholders" / "personas.jsonl").open()]
     documents = [p for p in personas if p["source"] == "documents"]
     assert documents and all(p["evidence"] and p["evidence_kind"] for p in documents)
