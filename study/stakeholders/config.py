@@ -10,6 +10,8 @@ from study.errors import ConfigError
 # The persona sources, in the tables' order: extracted from the documents, written
 # without them, and no persona at all (a plain judge).
 SOURCES = ("documents", "generic", "none")
+# The sources whose personas sit on a panel and debate (the plain judge has no panel).
+PANEL_SOURCES = SOURCES[:2]
 # What an extraction asks, field by field, in this order (each field is generated after
 # the ones before it, so a perspective follows its name).
 FIELDS = ("name", "perspective", "dimension", "evidence")

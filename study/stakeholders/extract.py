@@ -30,11 +30,10 @@ from study.engines.seeds import run_seed
 from study.fitted.generated_prompts import CLOSE, OPEN, clean, fill
 from study.respond.plan import Job, model_identity
 from study.respond.runner import RequestRunner
-from study.stakeholders.config import FIELDS, StakeholdersConfig, StandIn
+from study.stakeholders.config import FIELDS, PANEL_SOURCES, StakeholdersConfig, StandIn
 from study.stakeholders.documents import evidence, passages
 from study.store import request_key
 
-PANELS = ("documents", "generic")
 # The persona tag of extraction requests (seeds, store provenance).
 EXTRACT = "extract"
 # A name longer than this is cut at a word: a small model may run on.
@@ -260,7 +259,7 @@ def extract_personas(
     panels = [
         _Panel(experiment, source, text)
         for experiment, text in documents.items()
-        for source in PANELS
+        for source in PANEL_SOURCES
     ]
     while active := [p for p in panels if not p.done]:
         jobs = []

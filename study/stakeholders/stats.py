@@ -35,13 +35,11 @@ import polars as pl
 
 from study.engines.seeds import stable_int
 from study.errors import StudyInputError
+from study.stakeholders.config import PANEL_SOURCES, SOURCES
 
 if TYPE_CHECKING:
     from study.variance.result import VarianceResult
 
-SOURCES = ("documents", "generic", "none")
-# The sources whose personas sit on a panel and debate.
-PANEL_SOURCES = ("documents", "generic")
 # The experiment label of rows pooled over experiments.
 POOLED = "all"
 NEEDED = ("model", "experiment", "participant", "item", "source", "persona", "round")

@@ -125,11 +125,20 @@ def test_smollm2_runs_the_whole_chain(tmp_path_factory: pytest.TempPathFactory) 
         "stakeholders.max_tokens=12",
         *SHORT_CHAINS,
     ]
-    _, out = pipeline_run(tmp_path_factory, "stakeholders_smollm2", overrides)
+    cfg, out = pipeline_run(tmp_path_factory, "stakeholders_smollm2", overrides)
     _check_contract(out, {"smollm2_135m"})
-    judgements = pl.read_parquet(
-        next((out / "stages").glob("judge-smollm2_135m-*")) / "judgements.parquet"
-    )
+    judge = next((out / "stages").glob("judge-smollm2_135m-*"))
+    judgements = pl.read_parquet(judge / "judgements.parquet")
     # Real judgements: probabilities over the two options that differ between judges.
     assert judgements["p_human"].is_between(0, 1).all()
     assert judgements["p_human"].n_unique() > 1
+    # A judging step killed before its end marker runs again from the store: every
+    # judgement was kept, none is computed twice, the same bytes come out.
+    from study.pipeline.stage import run
+
+    before = (judge / "judgements.parquet").read_bytes()
+    (judge / "_done.json").unlink()
+    run(cfg)
+    done = json.loads((judge / "_done.json").read_text())
+    assert done["computed"] == 0 and done["reused"] == judgements.height
+    assert (judge / "judgements.parquet").read_bytes() == before
