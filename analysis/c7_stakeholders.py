@@ -99,8 +99,9 @@ def alignment_figure(alignment: pl.DataFrame, root: Path) -> Path:
 
 
 def shares_figure(shares: pl.DataFrame, root: Path) -> Path:
-    """Each component's share of the judgements' log-odds variance with its interval,
-    one panel per model (a failed fit's panel says so instead)."""
+    """Each component's data-scale share with its interval, for the log-odds fit and
+    the sampled judgements' fit, one panel per model; a fit that failed its gate is left
+    out and named in the panel's title."""
     models = shares["model"].unique(maintain_order=True).to_list()
     fig, axes = plt.subplots(
         1,
@@ -109,6 +110,7 @@ def shares_figure(shares: pl.DataFrame, root: Path) -> Path:
         layout="constrained",
         squeeze=False,
     )
+    labelled: set[str] = set()
     for ax, model in zip(axes[0], models, strict=True):
         rows = shares.filter(pl.col("model") == model)
         failed = rows.filter(~pl.col("passed"))["outcome"].unique().to_list()
@@ -131,8 +133,9 @@ def shares_figure(shares: pl.DataFrame, root: Path) -> Path:
                 ms=4,
                 capsize=2,
                 color=colour,
-                label=OUTCOME_LABELS[outcome] if model == models[0] else None,
+                label=OUTCOME_LABELS[outcome] if outcome not in labelled else None,
             )
+            labelled.add(outcome)
         ax.set_yticks(y, rows["component"].to_list(), fontsize=7)
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
@@ -140,7 +143,8 @@ def shares_figure(shares: pl.DataFrame, root: Path) -> Path:
             model + (f" ({', '.join(failed)} fit FAILED, not shown)" if failed else ""), fontsize=9
         )
         ax.set_xlabel("data-scale share of the variance", fontsize=8)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=7)
+    if labelled:  # no legend when every fit failed
+        fig.legend(loc="outside lower center", ncols=2, fontsize=7)
     return save_figure(fig, root, "c7_shares")
 
 

@@ -142,7 +142,7 @@ def judge_step(
     model: ModelConfig,
 ) -> StepOutput:
     """Every judge's judgements of the items of ``people`` (the judged persons)."""
-    from study.stakeholders.judge import items_of, judge_items
+    from study.stakeholders.judge import items_of, judge_items, panel_notes
 
     settings = check(cfg.stakeholders)
     by_person: dict[tuple[str, str], list[Participant]] = {}
@@ -156,6 +156,7 @@ def judge_step(
     def build(staged) -> dict[str, Any]:
         personas = read_personas(extracted.path / "personas.jsonl")
         items, notes = items_of(list(by_person.values()), settings)
+        notes += panel_notes(personas, settings.rounds)
         judged, runner, fingerprint = _engine_run(
             engine,
             model,

@@ -236,6 +236,17 @@ def panels_of(personas: Sequence[Persona]) -> dict[tuple[str, str], list[Judge]]
     return panels
 
 
+def panel_notes(personas: Sequence[Persona], rounds: int) -> list[str]:
+    """Panels whose debate rounds can only repeat round 0: a lone persona hears no one."""
+    if rounds == 0:
+        return []
+    return [
+        f"{source} panel of {experiment}: one persona, so its debate rounds repeat round 0"
+        for (experiment, source), judges in sorted(panels_of(personas).items())
+        if source != NONE and len(judges) == 1
+    ]
+
+
 def judge_items(
     runner: RequestRunner,
     items: Sequence[Item],

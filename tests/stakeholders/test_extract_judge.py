@@ -24,7 +24,7 @@ from study.stakeholders.documents import (
     joined,
 )
 from study.stakeholders.extract import Persona, extract_personas, name_key
-from study.stakeholders.judge import items_of, judge_items, judging_prompt
+from study.stakeholders.judge import items_of, judge_items, judging_prompt, panel_notes
 from study.store import ResponseStore
 from tests.pipeline.conftest import make_config
 
@@ -197,3 +197,11 @@ def test_a_killed_judging_run_resumes_where_it_stopped(
         resumed = judge_items(runner, items, _personas(), settings, "m")
     assert runner.computed == total - 7
     assert resumed.equals(whole)
+
+
+def test_a_lone_panelist_is_noted_when_there_is_a_debate() -> None:
+    lone = _personas()[:3]  # two documents personas, one generic
+    assert panel_notes(lone, rounds=1) == [
+        "generic panel of thoma2025riskychoice: one persona, so its debate rounds repeat round 0"
+    ]
+    assert panel_notes(lone, rounds=0) == []
