@@ -178,6 +178,8 @@ class LlamaRuntime:
         self.flash_attn = flash_attn
         self.memory = llama_cpp.llama_get_memory(ctx)
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, N_SEQ)
+        # Filler rows evaluated so far (benchmarks report them beside the real tokens).
+        self.filler_rows = 0
         self._closed = False
 
     # -- tokens ---------------------------------------------------------------------
@@ -254,6 +256,7 @@ class LlamaRuntime:
             raise ValueError(f"{n} tokens exceed the batch size {self.n_batch}")
         batch = self._batch
         batch.n_tokens = n + fill
+        self.filler_rows += fill
         for i in range(n):
             batch.token[i] = tokens[i]
             batch.pos[i] = positions[i]
