@@ -1,12 +1,15 @@
 """Benchmark: grouped sampling with the llama.cpp engine against one scoring pass.
 
     .venv/bin/python bench/bench_sampling.py [--model gemma3_270m] [--runs 1 3 10 30]
-        [--max-chars 32768] [--max-tokens 16] [--csv bench_sampling.csv]
+        [--max-chars 32768] [--max-tokens 16] [--flash-attn on|off] [--csv bench_sampling.csv]
 
 For R runs of one (person, persona) (the first participant of thoma2025riskychoice and
 of dezfouli2019, persona ``none``, run seeds as the respond stage makes them), in one
 run with one engine: tokens evaluated and wall time of sampling the R runs as one group
-(study.engines.sample_tree), divided by those of one scoring pass of the same prompt.
+(flash attention on, the default: the runs' tokens decoded side by side,
+study.engines.sample_batch; off: one run's token at a time, study.engines.sample_tree),
+divided by those of one scoring pass of the same prompt (same engine settings). Filler
+rows (small batches padded, study.engines.llama_runtime) are counted apart.
 Goals (issue 15): at most 1.3 at R = 10 and 2.0 at R = 30. Sampling each run alone
 costs R times the R = 1 figure (the ``alone`` column: every run re-evaluates the
 transcript). The scoring pass is timed before and after the sampling and averaged, as
@@ -69,8 +72,10 @@ def measure(engine, experiment: str, args) -> list[dict[str, object]]:
     for runs in args.runs:
         group = group_of(engine, experiment, participant, request, runs, args)
         started, cpu = time.perf_counter(), time.process_time()
+        fillers = engine.runtime.filler_rows
         results = list(engine.sample(group))
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+        fillers = engine.runtime.filler_rows - fillers
         rows.append(
             {
                 "experiment": experiment,
@@ -79,6 +84,8 @@ def measure(engine, experiment: str, args) -> list[dict[str, object]]:
                 "choices": len(request.spans),
                 "runs": runs,
                 "sample_tokens": sum(r.tokens_evaluated for r in results),
+                # Filler rows that padded small batches (not in sample_tokens).
+                "filler_rows": fillers,
                 "sample_s": round(seconds, 3),
                 "sample_cpu_s": round(cpu_seconds, 3),
                 "load": round(load(), 2),
@@ -117,18 +124,22 @@ def main() -> None:
     parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS))
     parser.add_argument("--threads", type=int, help="engine.n_threads (default: all cores)")
     parser.add_argument("--decode-threads", type=int, help="engine.decode_threads")
+    parser.add_argument("--flash-attn", choices=["on", "off"], default="on")
     parser.add_argument("--csv", type=Path, default=Path("bench_sampling.csv"))
     args = parser.parse_args()
 
     model = ModelConfig(name=args.model, gguf=MODELS[args.model])
     settings = LlamaCppEngineConfig(
-        n_ctx=N_CTX, n_threads=args.threads, decode_threads=args.decode_threads
+        n_ctx=N_CTX,
+        n_threads=args.threads,
+        decode_threads=args.decode_threads,
+        flash_attn=args.flash_attn == "on",
     )
     engine = llamacpp.build(settings, model)
     print(
         f"model {model.name} ({engine.sha256[:12]}), n_ctx {engine.runtime.n_ctx}, "
         f"{engine.runtime.n_threads} threads ({engine.runtime.decode_threads} for one-token "
-        f"decodes), max_tokens {args.max_tokens}",
+        f"decodes), flash attention {args.flash_attn}, max_tokens {args.max_tokens}",
         file=sys.stderr,
     )
     try:
@@ -140,14 +151,15 @@ def main() -> None:
     print(
         f"\n{'experiment':<22}{'tokens':>8}{'choices':>8}{'R':>4}{'tok ratio':>11}"
         f"{'time ratio':>12}{'cpu ratio':>11}{'alone':>8}{'sample s':>10}{'score s':>9}"
-        f"{'load':>7}"
+        f"{'fillers':>9}{'load':>7}"
     )
     for row in rows:
         print(
             f"{row['experiment']:<22}{row['prompt_tokens']:>8}{row['choices']:>8}{row['runs']:>4}"
             f"{row['token_ratio']:>11.3f}{row['time_ratio']:>12.3f}{row['cpu_ratio']:>11.3f}"
             f"{row['alone_time_ratio']!s:>8}"
-            f"{row['sample_s']:>10.1f}{row['score_s']:>9.1f}{row['load']:>7.2f}"
+            f"{row['sample_s']:>10.1f}{row['score_s']:>9.1f}{row['filler_rows']:>9}"
+            f"{row['load']:>7.2f}"
         )
     for runs, goal in GOALS.items():
         for row in (r for r in rows if r["runs"] == runs):

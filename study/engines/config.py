@@ -105,11 +105,12 @@ class LlamaCppEngineConfig(EngineConfig):
     # repacking off (see study.engines.llama_runtime). False may be faster.
     batch_invariant: bool = True
     # llama.cpp's flash-attention kernels: up to twice the scoring speed on long
-    # transcripts. Off by default: batch-invariant only from 64-row batches (one pass
-    # equals per-choice scoring for choice points with at least 64 tokens before them,
-    # not earlier ones), and one-token decodes (sampling) then depend on the thread
-    # count, which therefore enters the fingerprint. Measurements: study.engines.llama_runtime.
-    flash_attn: bool = False
+    # transcripts, and the runs of a group decoded side by side (study.engines.sample_batch).
+    # Batch-invariant from 64-row batches, and among batches of 8 to 63 rows; the engine
+    # pads smaller batches with filler rows so one pass still equals per-choice scoring.
+    # Off: the kernels without flash attention (sampling one run's token at a time).
+    # Measurements: study.engines.llama_runtime.
+    flash_attn: bool = True
 
 
 @dataclass

@@ -7,8 +7,18 @@ speed). So this module drives ``llama_decode`` with its own batch, whose per-tok
 ``logits`` flags request outputs where they are needed, and exposes the KV-cache
 operations that sampling uses to roll back to a prefix.
 
-One sequence (id 0) is used. ``swa_full`` is on: models with sliding-window attention
-(Gemma 3) otherwise evict cache cells that a rollback needs again.
+The prompt is sequence 0. Grouped sampling gives each run a sequence of its own that
+shares the prompt's cache cells (llama.cpp's unified KV cache: a cell may belong to
+several sequences, and a row of a batch attends only to cells of its own sequences), so
+the runs' sampled tokens are decoded together, one row per run. ``swa_full`` is on:
+models with sliding-window attention (Gemma 3) otherwise evict cache cells that a
+rollback needs again.
+
+Filler rows. A batch smaller than a kernel's threshold can be padded with filler rows in
+:data:`SCRATCH`, a sequence no real row can see, whose cells are dropped right after
+the decode: a real row's logits depend only on the rows and cells it attends to and on
+which kernels the batch's size selects, so padding a small batch makes llama.cpp use
+the kernels of a larger one (see below), at the cost of the fillers' evaluation.
 
 Batch invariance. By default llama.cpp's CPU backend repacks quantized weights for
 faster multi-row kernels, which makes a token's logits depend on which other tokens
@@ -19,7 +29,7 @@ each batch has at least :data:`MIN_ROWS` tokens (smaller batches take other kern
 :func:`split` plans batches that way. That is what makes one-pass scoring equal
 per-choice scoring and the cache independent of batch layout.
 
-Flash attention (``flash_attn``, a switch of its own, off by default) keeps that
+Flash attention (``flash_attn``, on by default) keeps that
 invariance from :data:`MIN_ROWS` rows and no lower. Measured with llama-cpp-python
 0.3.36 on the project's 2-core x86 machine, both CPU models, the logits of 300 rows
 after a 300-token prefix against the same rows in one 512-row batch:
@@ -32,12 +42,20 @@ after a 300-token prefix against the same rows in one 512-row batch:
   256 or more cached tokens also depends on the thread count (up to 2.2 on some
   logit between 1 and 4 threads), so samples do; batches of 2 or more rows do not.
 
-So with flash attention on, one-pass scoring still equals per-choice scoring bit for bit
-for every choice point with at least 64 tokens before it (each shipped experiment's
-first piece has 96 or more; tests/engines/test_llamacpp.py), but not within a prompt's
-first 64 tokens (0.28 nats on a response 17 tokens in, Gemma), and the engine puts the
-thread count in its fingerprint. Between the two settings, scores differ as between any
-two kernels: up to 0.54 nats per choice point (mean 0.04) on dezfouli2019's first
+Batches of 8 to 63 rows, which all take flash attention's one-row-at-a-time kernel,
+give the same bits as one another (both models, after 0 and 700 cached tokens; Gemma's
+batches of 2 to 7 rows differ, one-row batches differ after 256 or more cached tokens).
+That kernel reads a row's visible cells one after another in cell order and skips the
+others, so a row's logits do not depend on what other sequences hold in the cache.
+
+So every batch the engine makes is padded: scoring batches to at least :data:`MIN_ROWS`
+rows, which makes one pass equal per-choice scoring bit for bit at every choice point,
+the prompt's first 64 tokens included (tests/engines/test_llamacpp.py; the fillers cost
+at most 63 rows, only on prompts or contexts under 64 tokens), and, with flash attention
+on, sampling batches to at least :data:`SAMPLE_ROWS` rows, so no decode depends on the
+thread count and a run's sampled tokens are the same bits decoded alone or beside other
+runs (study.engines.sample_batch). Between the two settings, scores differ as between
+any two kernels: up to 0.54 nats per choice point (mean 0.04) on dezfouli2019's first
 transcript cut to 32,768 characters, Gemma. Flash attention scores that transcript 1.6
 times as fast, the whole one (19,865 tokens) twice as fast (docs/sections/engines.md).
 """
@@ -63,6 +81,14 @@ logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
 # Batches of at least this many tokens give bit-identical logits with flash attention
 # on or off (see above: invariant from 8 rows with it off, 64 with it on).
 MIN_ROWS = 64
+# With flash attention on, batches of this many to MIN_ROWS - 1 rows give bit-identical
+# logits (the one-row-at-a-time attention kernel); sampling's batches are padded to it.
+SAMPLE_ROWS = 8
+# Sequences: 0 the prompt, 1 to SCRATCH - 1 sampled runs, SCRATCH filler rows.
+N_SEQ = MIN_ROWS
+SCRATCH = N_SEQ - 1
+# Cache cells beyond the context window: filler rows and a group's sampled tokens.
+EXTRA_CELLS = 1024 + MIN_ROWS
 
 
 def split(n_tokens: int, n_batch: int) -> list[tuple[int, int]]:
@@ -122,10 +148,13 @@ class LlamaRuntime:
         self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
         threads = n_threads or default_threads()
         ctx_params = llama_cpp.llama_context_default_params()
-        ctx_params.n_ctx = min(n_ctx or self.n_ctx_train, self.n_ctx_train)
+        window = min(n_ctx or self.n_ctx_train, self.n_ctx_train)
+        # The window holds the prompt; the cells beyond it, fillers and sampled runs.
+        ctx_params.n_ctx = window + EXTRA_CELLS
         ctx_params.n_batch = n_batch
         ctx_params.n_ubatch = n_batch
-        ctx_params.n_seq_max = 1
+        ctx_params.n_seq_max = N_SEQ
+        ctx_params.kv_unified = True
         # llama.cpp runs one-token batches on n_threads, larger ones on n_threads_batch.
         ctx_params.n_threads = decode_threads or threads
         ctx_params.n_threads_batch = threads
@@ -141,13 +170,16 @@ class LlamaRuntime:
             llama_cpp.llama_model_free(model)
             raise LlamaRuntimeError(f"llama.cpp could not create a context for {path}")
         self.ctx = ctx
-        self.n_ctx = int(llama_cpp.llama_n_ctx(ctx))
+        # The context window the engine fills (the cache has EXTRA_CELLS more cells).
+        self.n_ctx = window
         self.n_batch = n_batch
         self.n_threads = threads
         self.decode_threads = decode_threads or threads
         self.flash_attn = flash_attn
         self.memory = llama_cpp.llama_get_memory(ctx)
-        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, N_SEQ)
+        # Filler rows evaluated so far (benchmarks report them beside the real tokens).
+        self.filler_rows = 0
         self._closed = False
 
     # -- tokens ---------------------------------------------------------------------
@@ -194,23 +226,53 @@ class LlamaRuntime:
 
     # -- evaluation -----------------------------------------------------------------
 
-    def decode(self, tokens: Sequence[int], start: int, outputs: Sequence[bool]) -> None:
+    def decode(
+        self, tokens: Sequence[int], start: int, outputs: Sequence[bool], *, min_rows: int = 1
+    ) -> None:
         """Evaluate ``tokens`` at positions ``start, start+1, ...`` of sequence 0,
-        keeping logits for the tokens flagged in ``outputs`` (at most n_batch tokens)."""
+        keeping logits for the tokens flagged in ``outputs`` (at most n_batch tokens);
+        a batch under ``min_rows`` rows is padded with filler rows."""
+        n = len(tokens)
+        self.decode_rows(tokens, range(start, start + n), [(0,)] * n, outputs, min_rows=min_rows)
+
+    def decode_rows(
+        self,
+        tokens: Sequence[int],
+        positions: Sequence[int],
+        seqs: Sequence[Sequence[int]],
+        outputs: Sequence[bool],
+        *,
+        min_rows: int = 1,
+    ) -> None:
+        """Evaluate one batch: row ``i`` is token ``tokens[i]`` at ``positions[i]`` in
+        the sequences ``seqs[i]``; logits kept for the rows flagged in ``outputs``.
+        Under ``min_rows`` rows, filler rows in :data:`SCRATCH` make up the difference
+        (their cells are dropped after the decode; the rows' logits indices stay)."""
         n = len(tokens)
         if n == 0:
             return
-        if n > self.n_batch:
+        fill = max(0, min(min_rows, self.n_batch) - n)
+        if n + fill > self.n_batch:
             raise ValueError(f"{n} tokens exceed the batch size {self.n_batch}")
         batch = self._batch
-        batch.n_tokens = n
+        batch.n_tokens = n + fill
+        self.filler_rows += fill
         for i in range(n):
             batch.token[i] = tokens[i]
-            batch.pos[i] = start + i
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = 0
+            batch.pos[i] = positions[i]
+            batch.n_seq_id[i] = len(seqs[i])
+            for j, seq in enumerate(seqs[i]):
+                batch.seq_id[i][j] = seq
             batch.logits[i] = 1 if outputs[i] else 0
+        for k in range(fill):
+            batch.token[n + k] = tokens[-1]
+            batch.pos[n + k] = k
+            batch.n_seq_id[n + k] = 1
+            batch.seq_id[n + k][0] = SCRATCH
+            batch.logits[n + k] = 0
         status = llama_cpp.llama_decode(self.ctx, batch)
+        if fill:
+            self.drop_sequence(SCRATCH)
         if status != 0:
             raise LlamaRuntimeError(f"llama_decode failed with status {status}")
 
@@ -231,6 +293,16 @@ class LlamaRuntime:
         """Drop the cache from ``position`` on (roll back to a prefix)."""
         if not llama_cpp.llama_memory_seq_rm(self.memory, 0, position, -1):
             raise LlamaRuntimeError(f"llama.cpp could not roll the cache back to {position}")
+
+    def share_sequence(self, seq: int) -> None:
+        """Make sequence ``seq`` see everything sequence 0 holds (no data is copied:
+        the cells are tagged with ``seq`` too)."""
+        llama_cpp.llama_memory_seq_cp(self.memory, 0, seq, -1, -1)
+
+    def drop_sequence(self, seq: int) -> None:
+        """Forget sequence ``seq``: its own cells are freed, shared ones lose its tag."""
+        if not llama_cpp.llama_memory_seq_rm(self.memory, seq, -1, -1):
+            raise LlamaRuntimeError(f"llama.cpp could not drop sequence {seq}")
 
     def close(self) -> None:
         if self._closed:

@@ -34,10 +34,11 @@ from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreR
 from study.engines.config import EngineConfig, LlamaCppEngineConfig, ModelConfig
 from study.engines.draws import run_stream
 from study.engines.groups import attribute, run_groups
-from study.engines.llama_runtime import MIN_ROWS, LlamaRuntime, log_normaliser
+from study.engines.llama_runtime import MIN_ROWS, SAMPLE_ROWS, LlamaRuntime, log_normaliser
 from study.engines.models import file_sha256, resolve_gguf
 from study.engines.pieces import cut
 from study.engines.rolling import RollingContext
+from study.engines.sample_batch import sample_choice_point_batched
 from study.engines.sample_tree import sample_choice_point
 from study.errors import ConfigError
 
@@ -115,10 +116,8 @@ class LlamaCppEngine:
             # The CPU features llama.cpp was built for (kernels differ in the last bits).
             "build": self._build,
         }
-        if self.settings.flash_attn:
-            # With flash attention a one-token decode after 256 or more cached tokens
-            # depends on the thread count (study.engines.llama_runtime): samples do.
-            settings["n_threads"] = str(self.runtime.decode_threads)
+        # No thread count: no batch the engine makes depends on it (with flash attention
+        # on, no batch has fewer than SAMPLE_ROWS rows; study.engines.llama_runtime).
         return settings
 
     def count_tokens(self, text: str) -> int:
@@ -282,7 +281,14 @@ class LlamaCppEngine:
         shared = group[0]
         prompt = self.tokenize(shared.prompt, shared.spans, shared.template_chars)
         tokens = prompt.tokens
-        rolling = RollingContext(self.runtime, tokens[: prompt.head])
+        flash = self.settings.flash_attn
+        # Flash attention: the runs' tokens decoded side by side, in batches of at least
+        # SAMPLE_ROWS rows (study.engines.sample_batch); without it, one run's token at
+        # a time, depth first (study.engines.sample_tree).
+        sampler = sample_choice_point_batched if flash else sample_choice_point
+        rolling = RollingContext(
+            self.runtime, tokens[: prompt.head], min_rows=SAMPLE_ROWS if flash else 1
+        )
         streams = [run_stream(request.seed) for request in group]
         responses: list[list[str]] = [[] for _ in group]
         cursor = 0
@@ -292,7 +298,7 @@ class LlamaCppEngine:
             if flags:
                 flags[-1] = True
                 rolling.append(context, flags, reserve=shared.max_tokens)
-            texts = sample_choice_point(
+            texts = sampler(
                 rolling,
                 streams,
                 max_tokens=shared.max_tokens,

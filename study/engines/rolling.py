@@ -10,6 +10,10 @@ stay contiguous (head, then the kept history), as if the dropped trials had neve
 in the transcript. Every rebuild re-evaluates the kept tokens: for a prompt of N tokens
 and a window of W, about N / (W/2) rebuilds of W/2 tokens each.
 
+Every batch has at least ``min_rows`` rows (filler rows make up a short one, see
+study.engines.llama_runtime): scoring's :data:`MIN_ROWS`, so a short prompt or context
+takes the kernels of a long one.
+
 Why not shift the cache instead of rebuilding: with sliding-window attention (Gemma 3)
 the shifted cells would carry attention computed over the dropped tokens.
 """
@@ -27,8 +31,11 @@ LogitsSink = Callable[[int, np.ndarray], None]
 
 
 class RollingContext:
-    def __init__(self, runtime: LlamaRuntime, head: Sequence[int]) -> None:
+    def __init__(
+        self, runtime: LlamaRuntime, head: Sequence[int], *, min_rows: int = MIN_ROWS
+    ) -> None:
         self.runtime = runtime
+        self.min_rows = min_rows
         self.head = list(head[: runtime.n_ctx // 4])
         self.history: list[int] = []
         # Cache positions in use (head plus the kept part of the history).
@@ -69,7 +76,7 @@ class RollingContext:
                 self._rebuild(room)
             chunk = tokens[start:end]
             flags = outputs[start:end]
-            self._decode(chunk, flags)
+            self._decode(chunk, flags, self.min_rows)
             if sink is not None:
                 base = len(self.history)
                 for i, flagged in enumerate(flags):
@@ -77,8 +84,8 @@ class RollingContext:
                         sink(base + i, runtime.logits(i))
             self.history.extend(chunk)
 
-    def _decode(self, tokens: Sequence[int], outputs: Sequence[bool]) -> None:
-        self.runtime.decode(tokens, self.n_cached, outputs)
+    def _decode(self, tokens: Sequence[int], outputs: Sequence[bool], min_rows: int) -> None:
+        self.runtime.decode(tokens, self.n_cached, outputs, min_rows=min_rows)
         self.n_cached += len(tokens)
         self.tokens_evaluated += len(tokens)
         self.last_index = len(tokens) - 1
@@ -99,7 +106,7 @@ class RollingContext:
         # that of a prompt made of the same tokens.
         window = self.head + self.history[len(self.history) - keep :]
         for start, end in split(len(window), runtime.n_batch):
-            self._decode(window[start:end], [False] * (end - start))
+            self._decode(window[start:end], [False] * (end - start), self.min_rows)
         self.dropped = len(self.history) - keep - len(self.head)
 
     @property
@@ -111,7 +118,7 @@ class RollingContext:
         """Evaluate one sampled token after everything so far, with its logits (room
         for it was reserved by the last :meth:`append`)."""
         self._pushed.append(self.n_cached)
-        self._decode([token], [True])
+        self._decode([token], [True], 1)
 
     def pop(self) -> None:
         """Roll the cache back to before the last :meth:`push`."""

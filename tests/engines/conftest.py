@@ -61,6 +61,12 @@ def smollm():
     yield from _engine("smollm2_135m", n_ctx=4096)
 
 
+@pytest.fixture(scope="module")
+def smollm_no_flash():
+    """Flash attention off: sampling decodes one run's token at a time (sample_tree)."""
+    yield from _engine("smollm2_135m", n_ctx=4096, flash_attn=False)
+
+
 @pytest.fixture(
     scope="module",
     params=[(model, flash) for model in ("gemma3_270m", "smollm2_135m") for flash in (False, True)],

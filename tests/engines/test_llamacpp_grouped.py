@@ -23,8 +23,10 @@ def run_requests(experiment: str, n_choices: int, seeds: range, max_tokens: int 
     ]
 
 
-@pytest.mark.parametrize("model", ["gemma", "smollm"])
+@pytest.mark.parametrize("model", ["gemma", "smollm", "smollm_no_flash"])
 def test_a_run_samples_the_same_bytes_in_a_group_as_alone(model, request) -> None:
+    """With flash attention (the default) the runs' tokens are decoded side by side, a run
+    alone padded with filler rows; without it, one run's token at a time."""
     engine = request.getfixturevalue(model)
     runs = run_requests("thoma2025riskychoice", 4, range(100, 100 + RUNS))
     grouped = list(engine.sample(runs))
@@ -79,19 +81,24 @@ def test_killed_grouped_sampling_resumes_with_the_missing_runs(
         assert resumed.paths[name].read_bytes() == fresh.paths[name].read_bytes()
 
 
-def test_decode_threads_change_the_speed_not_the_samples(smollm) -> None:
-    """One-token decodes on 1 thread instead of 2 give the same bits with flash attention
-    off, so the setting stays out of the fingerprint (and the store keys)."""
+@pytest.mark.parametrize("model", ["smollm", "smollm_no_flash"])
+def test_threads_change_the_speed_not_the_samples(model, request) -> None:
+    """1 thread instead of 2 gives the same bits: with flash attention off, one-token
+    decodes do not depend on it (measured); with it on, no batch has fewer than
+    SAMPLE_ROWS rows (a one-token batch would split the cache among the threads). So the
+    thread count stays out of the fingerprint (and the store keys)."""
     from study.engines import llamacpp
 
+    engine = request.getfixturevalue(model)
     runs = run_requests("thoma2025riskychoice", 3, range(3))
-    single = llamacpp.build(replace(smollm.settings, decode_threads=1), smollm.model)
+    settings = replace(engine.settings, n_threads=1, decode_threads=1)
+    single = llamacpp.build(settings, engine.model)
     try:
-        assert single.runtime.decode_threads == 1 and smollm.runtime.decode_threads == 2
+        assert single.runtime.decode_threads == 1 and engine.runtime.decode_threads == 2
         assert [r.responses for r in single.sample(runs)] == [
-            r.responses for r in smollm.sample(runs)
+            r.responses for r in engine.sample(runs)
         ]
-        assert single.fingerprint() == smollm.fingerprint()
+        assert single.fingerprint() == engine.fingerprint()
     finally:
         single.close()
 
