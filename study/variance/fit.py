@@ -15,7 +15,7 @@ from study.variance.model import Priors
 from study.variance.result import VarianceResult
 from study.variance.sampling import Sampler
 from study.variance.tables import IntervalKind
-from study.variance.variance_model import DiagnosticsWarning, VarianceModel, make_spec
+from study.variance.variance_model import TUNE, DiagnosticsWarning, VarianceModel, make_spec
 
 
 def fit(
@@ -29,9 +29,9 @@ def fit(
     categories: list[Any] | None = None,
     residual: str = "residual",
     priors: Priors | None = None,
-    draws: int | None = 1000,
-    tune: int = 1000,
-    chains: int = 4,
+    draws: int | None = None,
+    tune: int = TUNE,
+    chains: int | None = None,
     cores: int | None = None,
     seed: int = 0,
     sampler: Sampler = "auto",

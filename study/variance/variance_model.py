@@ -34,13 +34,14 @@ from study.variance.model import Layout, Priors, build_model, pilot_centring
 from study.variance.posterior import NONADDITIVE, add_derived
 from study.variance.reml import compare_with_bayes, reml_components
 from study.variance.result import VarianceResult
-from study.variance.sampling import Sampler, SamplerSettings
+from study.variance.sampling import Sampler, SamplerSettings, default_chains
 from study.variance.spec import ModelSpec, components_from_factors, parse_formula
 from study.variance.tables import IntervalKind, components_table, resolve_interval
 
-# Adaptive draws (``fit(draws=None)``): per chain, examined in blocks of BLOCK, at most
-# MAX_DRAWS.
-BLOCK = 100
+# The defaults of a plain ``fit()``: TUNE tuning draws per chain, then draws examined in
+# blocks of BLOCK per chain until the gate is met, at most MAX_DRAWS (see ``fit``).
+TUNE = 150
+BLOCK = 50
 MAX_DRAWS = 2000
 
 
@@ -166,9 +167,9 @@ class VarianceModel:
     def fit(
         self,
         *,
-        draws: int | None = 1000,
-        tune: int = 1000,
-        chains: int = 4,
+        draws: int | None = None,
+        tune: int = TUNE,
+        chains: int | None = None,
         target_accept: float = 0.8,
         seed: int = 0,
         cores: int | None = None,
@@ -206,6 +207,7 @@ class VarianceModel:
         """
         prob, kind = resolve_interval(ci_prob, ci_kind)
         family, layout = self.family, self.layout
+        chains = default_chains() if chains is None else chains
         settings = SamplerSettings(
             draws=MAX_DRAWS if draws is None else draws,
             tune=tune,
