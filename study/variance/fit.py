@@ -63,8 +63,9 @@ def fit(
     2). A fit that fails the gate is resampled up to ``retries`` times
     (:func:`study.variance.attempts.retry_settings`; no recompilation); only the last
     attempt is reported, and ``notes`` says what was retried. ``cores`` defaults to the
-    CPUs this process may use (at most ``chains``). ``draws=None`` draws in blocks until
-    the gate is met (see :meth:`VarianceModel.fit`).
+    CPUs this process may use (at most ``chains``). By default (``draws=None``) draws are
+    made in blocks until the gate is met, after 150 tuning draws, with one chain per
+    usable CPU (see :meth:`VarianceModel.fit`); ``draws=N`` draws exactly N per chain.
 
     Unlike :meth:`VarianceModel.fit`, whose intervals follow ArviZ's settings, this
     shortcut keeps the study's fixed default: 94% equal-tailed intervals (``prob``,
