@@ -15,7 +15,7 @@ from study.variance.model import Priors
 from study.variance.result import VarianceResult
 from study.variance.sampling import Sampler
 from study.variance.tables import IntervalKind
-from study.variance.variance_model import DiagnosticsWarning, VarianceModel, make_spec
+from study.variance.variance_model import TUNE, DiagnosticsWarning, VarianceModel, make_spec
 
 
 def fit(
@@ -29,9 +29,9 @@ def fit(
     categories: list[Any] | None = None,
     residual: str = "residual",
     priors: Priors | None = None,
-    draws: int | None = 1000,
-    tune: int = 1000,
-    chains: int = 4,
+    draws: int | None = None,
+    tune: int = TUNE,
+    chains: int | None = None,
     cores: int | None = None,
     seed: int = 0,
     sampler: Sampler = "auto",
@@ -63,8 +63,9 @@ def fit(
     2). A fit that fails the gate is resampled up to ``retries`` times
     (:func:`study.variance.attempts.retry_settings`; no recompilation); only the last
     attempt is reported, and ``notes`` says what was retried. ``cores`` defaults to the
-    CPUs this process may use (at most ``chains``). ``draws=None`` draws in blocks until
-    the gate is met (see :meth:`VarianceModel.fit`).
+    CPUs this process may use (at most ``chains``). By default (``draws=None``) draws are
+    made in blocks until the gate is met, after 150 tuning draws, with one chain per
+    usable CPU (see :meth:`VarianceModel.fit`); ``draws=N`` draws exactly N per chain.
 
     Unlike :meth:`VarianceModel.fit`, whose intervals follow ArviZ's settings, this
     shortcut keeps the study's fixed default: 94% equal-tailed intervals (``prob``,

@@ -60,6 +60,18 @@ def default_cores(chains: int) -> int:
     return max(1, min(chains, available or 1))
 
 
+# At most this many chains by default: beyond it a first block already holds enough
+# draws, and each further chain only adds its own tuning and memory.
+MAX_DEFAULT_CHAINS = 8
+
+
+def default_chains() -> int:
+    """Chains for a fit that does not say: one per CPU this process may use, so that all
+    run at once (a chain waiting for a core would double the wall time), at least 2 (so
+    that R-hat compares chains) and at most :data:`MAX_DEFAULT_CHAINS`."""
+    return max(2, default_cores(MAX_DEFAULT_CHAINS))
+
+
 def _cores(settings: SamplerSettings) -> int:
     return settings.cores if settings.cores is not None else default_cores(settings.chains)
 

@@ -2,7 +2,7 @@
 
     vm = VarianceModel(data, "y ~ 1 + (1|person) + (1|persona)", family="bernoulli")
     print(vm)                      # every term and prior
-    result = vm.fit(draws=1000, tune=1000, chains=4, target_accept=0.8, seed=0)
+    result = vm.fit()              # draws until the gate is met (or draws=, tune=, ...)
     arviz.loo(result.tree)         # log_likelihood per cell (see study.variance.groups)
 
 ``vm.model`` is the PyMC model (``pm.model_to_graphviz(vm.model)``, prior predictive
@@ -34,13 +34,14 @@ from study.variance.model import Layout, Priors, build_model, pilot_centring
 from study.variance.posterior import NONADDITIVE, add_derived
 from study.variance.reml import compare_with_bayes, reml_components
 from study.variance.result import VarianceResult
-from study.variance.sampling import Sampler, SamplerSettings
+from study.variance.sampling import Sampler, SamplerSettings, default_chains
 from study.variance.spec import ModelSpec, components_from_factors, parse_formula
 from study.variance.tables import IntervalKind, components_table, resolve_interval
 
-# Adaptive draws (``fit(draws=None)``): per chain, examined in blocks of BLOCK, at most
-# MAX_DRAWS.
-BLOCK = 100
+# The defaults of a plain ``fit()``: TUNE tuning draws per chain, then draws examined in
+# blocks of BLOCK per chain until the gate is met, at most MAX_DRAWS (see ``fit``).
+TUNE = 150
+BLOCK = 50
 MAX_DRAWS = 2000
 
 
@@ -166,9 +167,9 @@ class VarianceModel:
     def fit(
         self,
         *,
-        draws: int | None = 1000,
-        tune: int = 1000,
-        chains: int = 4,
+        draws: int | None = None,
+        tune: int = TUNE,
+        chains: int | None = None,
         target_accept: float = 0.8,
         seed: int = 0,
         cores: int | None = None,
@@ -182,13 +183,18 @@ class VarianceModel:
     ) -> VarianceResult:
         """Sample the posterior through the diagnostics gate; return the result.
 
-        ``draws`` per chain. With ``draws=None`` they are drawn in blocks of
-        :data:`BLOCK` and sampling stops at the first block count at which every gated
-        quantity has R-hat <= 1.01 and bulk ESS >= 400 (or at a divergence, which fails
-        the gate), up to :data:`MAX_DRAWS`; the same seed gives the same draws. Not the
-        default: nutpie's background sampling was measured ~50% slower per draw here
-        (100,000 rows: 40 s against 26 s for the same 300 draws per chain), which ate
-        the draws it saved against a fixed 1,000.
+        The defaults stop drawing once the gate is met: after ``tune`` (:data:`TUNE`)
+        tuning draws per chain, draws are examined in blocks of :data:`BLOCK` per chain and
+        sampling stops at the first block count at which every gated quantity has R-hat
+        <= 1.01 and bulk ESS >= 400 (or at a divergence, which fails the gate and triggers
+        the retry), up to :data:`MAX_DRAWS`; nutpie keeps sampling in the background while
+        a block is examined, and the blocks are examined in order, so the same seed gives
+        the same draws (exactly the first ones of an uninterrupted run). ``draws=N`` draws
+        exactly N per chain instead. ``chains`` defaults to one per CPU this process may
+        use (at least 2, at most 8: :func:`study.variance.sampling.default_chains`), so
+        that all run at once. The time goes to the leapfrog steps of tuning and drawing
+        (about 30 per draw on the benchmark's million rows); examining a block takes well
+        under a second. Measured figures: docs/sections/variance.md.
 
         ``cores`` (default: the CPUs this process may use, at most ``chains``) chains run
         at once. A fit that fails the gate (R-hat <= 1.01, bulk ESS >= 400, no
@@ -206,6 +212,7 @@ class VarianceModel:
         """
         prob, kind = resolve_interval(ci_prob, ci_kind)
         family, layout = self.family, self.layout
+        chains = default_chains() if chains is None else chains
         settings = SamplerSettings(
             draws=MAX_DRAWS if draws is None else draws,
             tune=tune,
