@@ -162,6 +162,7 @@ def verdict_rows(manifests: list[dict]) -> pl.DataFrame:
                 "documents personas": personas.get("documents", 0),
                 "generic personas": personas.get("generic", 0),
                 "rounds": record.get("rounds"),
+                "runs": record.get("runs", 0),
                 "diagnostics": record.get("diagnostics", ""),
                 "reason": record["reason"],
             }
@@ -229,7 +230,8 @@ def make(root: Path) -> list[Block]:
         "\n".join(
             f"{r['model']}: **{r['verdict']}** ({r['persons']} persons, {r['items']} items, "
             f"{r['documents personas']} document and {r['generic personas']} generic personas, "
-            f"{r['rounds']} debate rounds; {r['diagnostics']}). {r['reason']}. A failed "
+            f"{r['rounds']} debate rounds, {r['runs']} sampled runs per judgement; "
+            f"{r['diagnostics']}). {r['reason']}. A failed "
             "decomposition's shares are shown but not to be read."
             for r in verdicts.iter_rows(named=True)
         ),

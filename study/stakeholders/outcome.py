@@ -143,6 +143,5 @@ def analyse(
         rope=settings.rope,
         min_persons=settings.min_persons,
     )
-    return StakeholdersOutcome(
-        alignment, gain, shares, collapse, verdict, reason, sizes_of(judgements)
-    )
+    sizes = {**sizes_of(judgements), "runs": settings.runs}
+    return StakeholdersOutcome(alignment, gain, shares, collapse, verdict, reason, sizes)
