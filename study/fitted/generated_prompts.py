@@ -80,12 +80,24 @@ def excerpt(sessions: Sequence[Participant], k: int, max_chars: int) -> str:
         cut = first_choices(session, left) if session.choices else session
         parts.append(cut.transcript.strip())
         left -= len(cut.choices)
-    text = "\n\n".join(parts)
-    if len(text) <= max_chars:
+    return tail("\n\n".join(parts), max_chars)
+
+
+def tail(text: str, chars: int) -> str:
+    """The last ``chars`` characters of ``text``; when that is not all of it, from the
+    first line start within them (a whole line, never the end of a cut one).
+
+    >>> tail("one\\ntwo\\nthree", 9), tail("one\\ntwo\\nthree", 7), tail("abc", 2)
+    ('two\\nthree', 'three', 'bc')
+    """
+    if len(text) <= chars:
         return text
-    tail = text[-max_chars:]
-    line = tail.find("\n")
-    return tail[line + 1 :] if 0 <= line < len(tail) - 1 else tail
+    start = len(text) - chars
+    if text[start - 1] == "\n":
+        return text[start:]
+    cut = text[start:]
+    line = cut.find("\n")
+    return cut[line + 1 :] if 0 <= line < len(cut) - 1 else cut
 
 
 def error_lines(worst: Sequence[Position], template: str, context_chars: int) -> str:

@@ -82,8 +82,8 @@ def folder_documents(folder: Path) -> list[Document]:
 def about_the_experiment(card: str) -> str:
     """A data card without the sections about the package (CARD_SECTIONS_LEFT_OUT).
 
-    >>> about_the_experiment("# Card\n## Source\npath\n## Citation\nA paper\n")
-    '# Card\n## Citation\nA paper'
+    >>> about_the_experiment("# Card\\n## Source\\npath\\n## Citation\\nA paper\\n")
+    '# Card\\n## Citation\\nA paper'
     """
     kept = []
     for part in re.split(r"(?m)^(?=## )", card):

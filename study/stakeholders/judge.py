@@ -27,7 +27,7 @@ import polars as pl
 
 from study.data import options_for
 from study.engines.base import ScoreRequest, ScoreResult
-from study.fitted.generated_prompts import CLOSE, OPEN, Position, fill, positions
+from study.fitted.generated_prompts import CLOSE, OPEN, Position, fill, positions, tail
 from study.respond.plan import Job
 from study.respond.runner import RequestRunner
 from study.stakeholders.config import StakeholdersConfig
@@ -127,19 +127,6 @@ def spread(n: int, k: int) -> list[int]:
     if k == 1:
         return [n - 1]
     return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
-
-
-def tail(text: str, chars: int) -> str:
-    """The last ``chars`` characters of ``text``, cut at a line start when longer.
-
-    >>> tail("one\\ntwo\\nthree", 9)
-    'two\\nthree'
-    """
-    if len(text) <= chars:
-        return text
-    cut = text[-chars:]
-    line = cut.find("\n")
-    return cut[line + 1 :] if 0 <= line < len(cut) - 1 else cut
 
 
 def items_of(sessions_by_person: Sequence[Sequence], cfg: StakeholdersConfig):
