@@ -65,7 +65,8 @@ def fit(
     attempt is reported, and ``notes`` says what was retried. ``cores`` defaults to the
     CPUs this process may use (at most ``chains``). By default (``draws=None``) draws are
     made in blocks until the gate is met, after 150 tuning draws, with one chain per
-    usable CPU (see :meth:`VarianceModel.fit`); ``draws=N`` draws exactly N per chain.
+    usable CPU (see :meth:`VarianceModel.fit`); ``draws=N`` draws exactly N per chain, in
+    4 chains unless ``chains`` says otherwise.
 
     Unlike :meth:`VarianceModel.fit`, whose intervals follow ArviZ's settings, this
     shortcut keeps the study's fixed default: 94% equal-tailed intervals (``prob``,

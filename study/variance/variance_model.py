@@ -44,6 +44,9 @@ TUNE = 150
 BLOCK = 50
 MAX_DRAWS = 2000
 
+# Chains when ``draws`` is fixed and ``chains`` not given (see :meth:`VarianceModel.fit`).
+FIXED_DRAWS_CHAINS = 4
+
 
 class DiagnosticsWarning(UserWarning):
     """A fit failed its diagnostics gate; its tables and plots are marked failed."""
@@ -192,9 +195,10 @@ class VarianceModel:
         the same draws (exactly the first ones of an uninterrupted run). ``draws=N`` draws
         exactly N per chain instead. ``chains`` defaults to one per CPU this process may
         use (at least 2, at most 8: :func:`study.variance.sampling.default_chains`), so
-        that all run at once. The time goes to the leapfrog steps of tuning and drawing
-        (about 30 per draw on the benchmark's million rows); examining a block takes well
-        under a second. Measured figures: docs/sections/variance.md.
+        that all run at once; with ``draws=N``, to :data:`FIXED_DRAWS_CHAINS` (4). The time
+        goes to the leapfrog steps of tuning and drawing (about 30 per draw on the
+        benchmark's million rows); examining a block takes well under a second. Measured
+        figures: docs/sections/variance.md.
 
         ``cores`` (default: the CPUs this process may use, at most ``chains``) chains run
         at once. A fit that fails the gate (R-hat <= 1.01, bulk ESS >= 400, no
@@ -212,7 +216,10 @@ class VarianceModel:
         """
         prob, kind = resolve_interval(ci_prob, ci_kind)
         family, layout = self.family, self.layout
-        chains = default_chains() if chains is None else chains
+        if chains is None:
+            # A fixed draw count is sized for PyMC's usual 4 chains (2 chains of 500 miss the
+            # ESS gate far more often); adaptive draws reach the gate with any count.
+            chains = default_chains() if draws is None else FIXED_DRAWS_CHAINS
         settings = SamplerSettings(
             draws=MAX_DRAWS if draws is None else draws,
             tune=tune,
