@@ -65,7 +65,9 @@ def test_adaptive_draws_stop_at_the_first_block_that_passes_the_gate():
         warnings.simplefilter("error", RuntimeWarning)  # nutpie must not fall back
         first = model.fit(seed=2, reml=False, draws=None)
         again = model.fit(seed=2, reml=False, draws=None)
-        fixed = model.fit(seed=2, reml=False, draws=MAX_DRAWS, retries=0)
+        # A fixed draw count defaults to 4 chains; the adaptive fit ran one per CPU.
+        chains = first.posterior.sizes["chain"]
+        fixed = model.fit(seed=2, reml=False, draws=MAX_DRAWS, retries=0, chains=chains)
     drawn = first.posterior.sizes["draw"]
     assert first.passed and drawn % BLOCK == 0 and drawn < MAX_DRAWS
     gated = first.diagnostics[first.diagnostics["gated"]].dropna(subset=["r_hat"])
