@@ -113,6 +113,9 @@ def sample_until_passed(
         )
     tree.attrs["attempts"] = attempt + 1
     tree.attrs["diagnostics_passed"] = int(passed)
+    # The last attempt's sampler settings, so that a saved fit says how it was drawn.
+    tree.attrs["target_accept"] = settings.target_accept
+    tree.attrs["tune"] = settings.tune
     return Attempts(tree, diagnostics, passed, notes)
 
 

@@ -35,7 +35,7 @@ def fit(
     cores: int | None = None,
     seed: int = 0,
     sampler: Sampler = "auto",
-    target_accept: float = 0.8,
+    target_accept: float | None = None,
     prob: float = 0.94,
     interval_kind: IntervalKind = "eti",
     centring: Mapping[str, float] | None = None,
@@ -66,7 +66,8 @@ def fit(
     CPUs this process may use (at most ``chains``). By default (``draws=None``) draws are
     made in blocks until the gate is met, after 150 tuning draws, with one chain per
     usable CPU (see :meth:`VarianceModel.fit`); ``draws=N`` draws exactly N per chain, in
-    4 chains unless ``chains`` says otherwise.
+    4 chains unless ``chains`` says otherwise. ``target_accept`` defaults to 0.8, or 0.7
+    for a model of 1,000 free parameters or more.
 
     Unlike :meth:`VarianceModel.fit`, whose intervals follow ArviZ's settings, this
     shortcut keeps the study's fixed default: 94% equal-tailed intervals (``prob``,

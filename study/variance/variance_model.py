@@ -34,7 +34,13 @@ from study.variance.model import Layout, Priors, build_model, pilot_centring
 from study.variance.posterior import NONADDITIVE, add_derived
 from study.variance.reml import compare_with_bayes, reml_components
 from study.variance.result import VarianceResult
-from study.variance.sampling import Sampler, SamplerSettings, default_chains
+from study.variance.sampling import (
+    Sampler,
+    SamplerSettings,
+    default_chains,
+    default_target_accept,
+    n_free_parameters,
+)
 from study.variance.spec import ModelSpec, components_from_factors, parse_formula
 from study.variance.tables import IntervalKind, components_table, resolve_interval
 
@@ -173,7 +179,7 @@ class VarianceModel:
         draws: int | None = None,
         tune: int = TUNE,
         chains: int | None = None,
-        target_accept: float = 0.8,
+        target_accept: float | None = None,
         seed: int = 0,
         cores: int | None = None,
         sampler: Sampler = "auto",
@@ -196,9 +202,11 @@ class VarianceModel:
         exactly N per chain instead. ``chains`` defaults to one per CPU this process may
         use (at least 2, at most 8: :func:`study.variance.sampling.default_chains`), so
         that all run at once; with ``draws=N``, to :data:`FIXED_DRAWS_CHAINS` (4). The time
-        goes to the leapfrog steps of tuning and drawing (about 30 per draw on the
+        goes to the leapfrog steps of tuning and drawing (about 23 per draw on the
         benchmark's million rows); examining a block takes well under a second. Measured
-        figures: docs/sections/variance.md.
+        figures: docs/sections/variance.md. ``target_accept`` defaults to 0.8, or 0.7 for a
+        model of 1,000 free parameters or more
+        (:func:`study.variance.sampling.default_target_accept`).
 
         ``cores`` (default: the CPUs this process may use, at most ``chains``) chains run
         at once. A fit that fails the gate (R-hat <= 1.01, bulk ESS >= 400, no
@@ -220,6 +228,8 @@ class VarianceModel:
             # A fixed draw count is sized for PyMC's usual 4 chains (2 chains of 500 miss the
             # ESS gate far more often); adaptive draws reach the gate with any count.
             chains = default_chains() if draws is None else FIXED_DRAWS_CHAINS
+        if target_accept is None:
+            target_accept = default_target_accept(n_free_parameters(self.model))
         settings = SamplerSettings(
             draws=MAX_DRAWS if draws is None else draws,
             tune=tune,

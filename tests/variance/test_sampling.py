@@ -70,6 +70,8 @@ def test_adaptive_draws_stop_at_the_first_block_that_passes_the_gate():
         fixed = model.fit(seed=2, reml=False, draws=MAX_DRAWS, retries=0, chains=chains)
     drawn = first.posterior.sizes["draw"]
     assert first.passed and drawn % BLOCK == 0 and drawn < MAX_DRAWS
+    # A small model (about 80 parameters) keeps the usual target acceptance.
+    assert first.tree.attrs["target_accept"] == 0.8
     gated = first.diagnostics[first.diagnostics["gated"]].dropna(subset=["r_hat"])
     assert (gated["ess_bulk"] >= GATE["ess_bulk"]).all()
     # The same seed, the same draws: the stopping point does not depend on timing, and
@@ -80,3 +82,24 @@ def test_adaptive_draws_stop_at_the_first_block_that_passes_the_gate():
     )
     # It passed on its first attempt, without a retry.
     assert first.tree.attrs["attempts"] == 1
+
+
+def test_a_large_model_defaults_to_a_lower_target_acceptance():
+    """From 1,000 free parameters NUTS aims at 0.7 unless told otherwise; the fit records
+    what it used."""
+    from study.variance import VarianceModel
+    from study.variance.sampling import LARGE_MODEL, n_free_parameters
+
+    sim = simulate(
+        {"person": 100, "persona": 10},
+        {"person": 1.0, "persona": 0.5, "person:persona": 0.3},
+        family="gaussian",
+        runs=2,
+        residual_sd=0.5,
+        seed=3,
+    )
+    model = VarianceModel(sim.data, "y ~ (1|person) + (1|persona) + (1|person:persona)")
+    assert n_free_parameters(model.model) >= LARGE_MODEL
+    quick = {"draws": 50, "tune": 50, "chains": 2, "retries": 0, "reml": False}
+    assert model.fit(**quick).tree.attrs["target_accept"] == 0.7
+    assert model.fit(**quick, target_accept=0.9).tree.attrs["target_accept"] == 0.9
