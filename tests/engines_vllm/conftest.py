@@ -96,8 +96,8 @@ class GroupCall:
 
     name: str
     requests: tuple[SampleRequest, ...]
-    # Empty vLLM's prefix cache first (in-process only: the server has no such call
-    # outside its development mode).
+    # Empty vLLM's prefix cache first (the tests' server runs in development mode, which
+    # has /reset_prefix_cache).
     reset_cache: bool = False
 
 
@@ -139,7 +139,7 @@ def group_plan() -> GroupPlan:
         *(GroupCall(f"alone {r}", (run,)) for r, run in enumerate(runs)),
         GroupCall("subgroup", (stranger, runs[2], runs[1])),
         GroupCall("rerun", runs),
-        # In-process, the first run once more after emptying the cache: computed alone.
+        # The first run once more after emptying the cache: computed alone.
         GroupCall("alone, cold cache", runs[:1], reset_cache=True),
     )
     return GroupPlan(runs, stranger, calls)
@@ -208,7 +208,11 @@ def served(smollm2: ModelConfig, weights: VllmWeights) -> Iterator[OpenAICompati
     port must be gone.
     """
     settings = VllmServerEngineConfig(enforce_eager=True, block_size=BLOCK_SIZE)
-    engine = build_engine(settings, smollm2)
+    with pytest.MonkeyPatch.context() as patch:
+        # Development mode adds /reset_prefix_cache, which the grouped-sampling tests
+        # call to sample a run from an empty cache (the server listens on loopback only).
+        patch.setenv("VLLM_SERVER_DEV_MODE", "1")
+        engine = build_engine(settings, smollm2)
     assert isinstance(engine, OpenAICompatibleEngine)
     url = engine.settings.url
     logs_before = set(Path(tempfile.gettempdir()).glob(f"vllm-server-{url.split(':')[2][:-3]}-*"))

@@ -11,7 +11,7 @@ server, which the managed engine starts with ``--enable-prompt-tokens-details``)
 recorded beside the results, and the tests check:
 
 - a run's samples are the same bytes alone, in its group, in a subgroup, in a rerun, and
-  (in-process) computed alone after emptying the cache; the runs differ;
+  computed alone after emptying the cache; the runs differ;
 - every choice point of every run goes to vLLM as its own ``n=1`` request with its own
   seed, ``choice_seed(run seed, choice)``;
 - the prefix is computed once: the first group call computes one prompt's tokens plus,
@@ -85,7 +85,8 @@ def server_calls(served, group_plan) -> dict[str, Call]:
     try:
         for call in group_plan.calls:
             if call.reset_cache:
-                continue  # the server cannot empty its cache outside development mode
+                reset = served.client.post(served.root + "/reset_prefix_cache", {})
+                assert reset == {"success": True}, reset
             start = len(sent)
             started = time.monotonic()
             results = list(served.sample(call.requests))
@@ -146,9 +147,8 @@ def test_a_runs_samples_are_the_same_bytes_alone_in_a_group_and_in_a_subgroup(ca
     # A subgroup of two runs, in another order, behind another prompt's run.
     assert calls["subgroup"].responses[1:] == [group[2], group[1]]
     assert calls["rerun"].responses == group
-    if "alone, cold cache" in calls:
-        # In-process: the first run computed alone from an empty prefix cache.
-        assert calls["alone, cold cache"].responses == [group[0]]
+    # The first run computed alone from an empty prefix cache.
+    assert calls["alone, cold cache"].responses == [group[0]]
     # Each run draws its own samples: no two runs alike.
     assert len(set(group)) == len(group), group
 
