@@ -19,11 +19,16 @@ It speaks the completions API: ``vllm serve``, llama.cpp's server or a hosted AP
   adjacent, so a server with prefix caching (``vllm serve``, on by default in
   ``engine=vllm_server``; llama.cpp's server with its prompt cache) evaluates their
   common history once and serves the other runs from its cache; the cached tokens the
-  server reports are left out of ``tokens_evaluated``. What it cannot share: a server
-  without prefix caching re-evaluates the history for every run, and the decodes of
-  tokens that runs drew alike (the llama.cpp engine's tree walk) are never shared over
-  the API; each run is its own completion, never one ``n > 1`` request (whose children
-  would share seeds ``seed + i``).
+  server reports (``usage.prompt_tokens_details.cached_tokens``) are left out of
+  ``tokens_evaluated``. What it cannot share or know: a server without prefix caching
+  re-evaluates the history for every run; a server that caches in blocks (vLLM)
+  recomputes each request's last, unfilled block for every run; a server that reports
+  no cached tokens is counted as having computed the whole prompt; whether a hosted
+  server caches at all, or honours ``seed`` (vLLM does; hosted APIs may treat it as a
+  hint), is the server's affair; and the decodes of tokens that runs drew alike (the
+  llama.cpp engine's tree walk) are never shared over the API. Each run is its own
+  completion, never one ``n > 1`` request (whose children would share seeds
+  ``seed + i``).
 
 Requests run ``engine.client.concurrency`` at a time, with timeouts and retries
 (study.engines.openai_http). The API key comes from the environment variable named by

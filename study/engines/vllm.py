@@ -19,7 +19,14 @@ streams. Prefix caching serves the shared history; requests go to vLLM in batche
 of a (person, persona) (study.engines.groups): their choice-point prompts share every
 prefix, which vLLM computes once and serves from its cache to the other runs, each run
 still drawing with its own seed (never one ``n > 1`` request, whose children's seeds
-would be ``seed + i``).
+would be ``seed + i``, and which vLLM's V1 engine runs as separate requests anyway).
+vLLM caches whole blocks of ``engine.block_size`` tokens, and caches a block when it
+schedules it, so requests of one batch share it too; what it cannot share is a
+prompt's last, unfilled block before the ``<<``, which every run computes (1 to
+``block_size`` tokens per choice point and run; measured in docs/sections/engines.md,
+checked in tests/engines_vllm/test_grouped_sampling.py). ``tokens_evaluated`` counts
+what vLLM computed: prompt tokens not served from its cache
+(``RequestOutput.num_cached_tokens``) plus the sampled tokens.
 
 The determinism settings (dtype, seed, eager mode, batch invariance, prefix caching)
 are part of the fingerprint, so results computed under different ones never mix.

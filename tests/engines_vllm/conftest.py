@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -25,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from study.data import iter_participants, options_for
-from study.engines.base import ScoreRequest
+from study.engines.base import SampleRequest, ScoreRequest
 from study.engines.config import ModelConfig, VllmServerEngineConfig
 from study.engines.models import file_sha256, resolve_gguf
 from study.engines.openai_compat import OpenAICompatibleEngine
@@ -34,6 +36,7 @@ from study.engines.vllm_model import VllmWeights, default_vllm_python, vllm_weig
 
 REPO = Path(__file__).resolve().parents[2]
 THOMA = REPO / "data" / "psych201" / "thoma2025riskychoice" / "prompts.jsonl.zip"
+DRIVER = Path(__file__).with_name("inprocess_driver.py")
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +84,115 @@ def thoma() -> Callable[..., list[ScoreRequest]]:
     return thoma_requests
 
 
+GROUP_RUNS = 4
+GROUP_CHOICES = 6
+# The block size the tests' vLLM engines use (the grain of prefix caching).
+BLOCK_SIZE = 32
+
+
+@dataclass(frozen=True)
+class GroupCall:
+    """One ``engine.sample`` call of the grouped-sampling checks."""
+
+    name: str
+    requests: tuple[SampleRequest, ...]
+    # Empty vLLM's prefix cache first (the tests' server runs in development mode, which
+    # has /reset_prefix_cache).
+    reset_cache: bool = False
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    """The runs of one (person, persona) and the calls that sample them: first the whole
+    group on a prompt nothing has sent before (so its prefix is computed once, here),
+    then each run alone, a subgroup behind another prompt's run, and the group again."""
+
+    runs: tuple[SampleRequest, ...]
+    other: SampleRequest
+    calls: tuple[GroupCall, ...]
+    # Choice points per run; the engines' KV-cache block size (prefix caching's grain).
+    choices: int = GROUP_CHOICES
+    block_size: int = BLOCK_SIZE
+
+
+@pytest.fixture(scope="session")
+def group_plan() -> GroupPlan:
+    """Four runs (seeds 1001-1004) of thoma2025riskychoice's third participant cut to six
+    choice points, behind a header line no other test sends, so that the first call
+    finds nothing of it in vLLM's prefix cache."""
+    header = "Grouped sampling check.\n"
+    base, other = thoma_requests(3, with_options=False, choices=GROUP_CHOICES)[2:0:-1]
+    spans = tuple((a + len(header), b + len(header)) for a, b in base.spans)
+    runs = tuple(
+        SampleRequest(header + base.prompt, spans, seed=1001 + r, max_tokens=4, tags=base.tags)
+        for r in range(GROUP_RUNS)
+    )
+    stranger = SampleRequest(
+        header + other.prompt,
+        tuple((a + len(header), b + len(header)) for a, b in other.spans),
+        seed=1001,
+        max_tokens=4,
+        tags=other.tags,
+    )
+    calls = (
+        GroupCall("group", runs),
+        *(GroupCall(f"alone {r}", (run,)) for r, run in enumerate(runs)),
+        GroupCall("subgroup", (stranger, runs[2], runs[1])),
+        GroupCall("rerun", runs),
+        # The first run once more after emptying the cache: computed alone.
+        GroupCall("alone, cold cache", runs[:1], reset_cache=True),
+    )
+    return GroupPlan(runs, stranger, calls)
+
+
+def request_spec(request: SampleRequest) -> dict:
+    return {
+        "prompt": request.prompt,
+        "spans": request.spans,
+        "seed": request.seed,
+        "max_tokens": request.max_tokens,
+    }
+
+
+@pytest.fixture(scope="session")
+def inprocess(smollm2, weights, group_plan):
+    """Results of the in-process engine (engine=vllm), run by the driver under
+    .venv-vllm's Python: scores and samples of two thoma2025riskychoice participants, and
+    the grouped-sampling calls of ``group_plan`` with what vLLM reported per request."""
+    requests = thoma_requests(2, choices=5)
+    samples = [
+        {"prompt": r.prompt, "spans": r.spans, "seed": 21 + i} for i, r in enumerate(requests)
+    ]
+    spec = {
+        "model": smollm2.name,
+        # The package that ships the GGUF is installed here, not in .venv-vllm.
+        "gguf": str(resolve_gguf(smollm2)),
+        "score": [{"prompt": r.prompt, "spans": r.spans, "options": r.options} for r in requests],
+        "sample": samples,
+        "block_size": group_plan.block_size,
+        "calls": [
+            {"requests": [request_spec(r) for r in call.requests], "reset_cache": call.reset_cache}
+            for call in group_plan.calls
+        ],
+    }
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.monotonic()
+    completed = subprocess.run(
+        [str(default_vllm_python()), str(DRIVER)],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    line = next(x for x in completed.stdout.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["wall_s"] = time.monotonic() - started
+    return requests, samples, result
+
+
 def port_is_open(url: str) -> bool:
     host, port = url.split("//")[1].split("/")[0].split(":")
     with socket.socket() as probe:
@@ -95,8 +207,12 @@ def served(smollm2: ModelConfig, weights: VllmWeights) -> Iterator[OpenAICompati
     Closing it at the end of the session is checked too: the server process and the
     port must be gone.
     """
-    settings = VllmServerEngineConfig(enforce_eager=True, block_size=32)
-    engine = build_engine(settings, smollm2)
+    settings = VllmServerEngineConfig(enforce_eager=True, block_size=BLOCK_SIZE)
+    with pytest.MonkeyPatch.context() as patch:
+        # Development mode adds /reset_prefix_cache, which the grouped-sampling tests
+        # call to sample a run from an empty cache (the server listens on loopback only).
+        patch.setenv("VLLM_SERVER_DEV_MODE", "1")
+        engine = build_engine(settings, smollm2)
     assert isinstance(engine, OpenAICompatibleEngine)
     url = engine.settings.url
     logs_before = set(Path(tempfile.gettempdir()).glob(f"vllm-server-{url.split(':')[2][:-3]}-*"))

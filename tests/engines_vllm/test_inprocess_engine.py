@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from study.engines.base import SampleRequest
 from study.engines.config import ModelConfig, VllmEngineConfig
-from study.engines.models import resolve_gguf
 from study.engines.registry import build_engine
-from study.engines.vllm_model import default_vllm_python
 from study.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
-DRIVER = Path(__file__).with_name("inprocess_driver.py")
 
 
 def test_without_vllm_the_error_points_to_the_server_engine():
@@ -25,35 +15,6 @@ def test_without_vllm_the_error_points_to_the_server_engine():
     # what to do instead of failing on an import deep inside.
     with pytest.raises(ConfigError, match="engine=vllm_server"):
         build_engine(VllmEngineConfig(), ModelConfig(name="m", gguf="/nonexistent.gguf"))
-
-
-@pytest.fixture(scope="module")
-def inprocess(smollm2, weights, thoma):
-    """Results of the in-process engine, run by the driver under .venv-vllm's Python."""
-    requests = thoma(2, choices=5)
-    samples = [
-        {"prompt": r.prompt, "spans": r.spans, "seed": 21 + i} for i, r in enumerate(requests)
-    ]
-    spec = {
-        "model": smollm2.name,
-        # The package that ships the GGUF is installed here, not in .venv-vllm.
-        "gguf": str(resolve_gguf(smollm2)),
-        "score": [{"prompt": r.prompt, "spans": r.spans, "options": r.options} for r in requests],
-        "sample": samples,
-    }
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    completed = subprocess.run(
-        [str(default_vllm_python()), str(DRIVER)],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    line = next(x for x in completed.stdout.splitlines() if x.startswith("RESULT "))
-    return requests, samples, json.loads(line.removeprefix("RESULT "))
 
 
 @pytest.mark.vllm
