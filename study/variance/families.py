@@ -41,6 +41,7 @@ from scipy.special import gammaln
 
 from study.errors import ConfigError
 from study.variance.design import Cells, Source, first_bad_row, numeric_outcome, outcome_values
+from study.variance.logit_binomial import binomial_logit
 from study.variance.spec import ModelSpec
 
 LOGISTIC_VARIANCE = math.pi**2 / 3
@@ -226,8 +227,9 @@ class Gaussian(Family):
 
 def _binomial_logp(value: Any, eta: Any, trials: Any, log_coefficient: Any) -> Any:
     """Binomial log-mass on the logit scale; the binomial coefficients are data
-    (``log_coefficient``), computed once rather than per gradient from the counts."""
-    return value * eta - trials * pt.softplus(eta) + log_coefficient
+    (``log_coefficient``), computed once rather than per gradient from the counts. The
+    rest is one pass over the cells (study.variance.logit_binomial)."""
+    return binomial_logit(eta, value, trials)[0] + log_coefficient
 
 
 def _binomial_random(
