@@ -45,6 +45,8 @@ def binomial_logit_terms(
     >>> [round(float(v), 6) for v in logp], [round(float(v), 6) for v in slope]
     ([-1.386294, 0.0], [0.0, 0.0])
     """
+    if not eta.shape == k.shape == n.shape:
+        raise ValueError(f"eta, k and n differ in shape: {eta.shape}, {k.shape}, {n.shape}")
     e = np.exp(-np.abs(eta))
     denominator = 1.0 + e
     softplus = np.maximum(eta, 0.0) + np.log(denominator)
@@ -90,12 +92,29 @@ class BinomialLogitTerms(Op):
 
 
 def binomial_logit(eta: Any, k: Any, n: Any) -> tuple[Variable, Variable]:
-    """The symbolic ``(logp, slope)`` per cell (see :class:`BinomialLogitTerms`)."""
-    node = _BINOMIAL_LOGIT.make_node(eta, k, n)
-    return node.outputs[0], node.outputs[1]
+    """The symbolic ``(logp, slope)`` per cell (see :class:`BinomialLogitTerms`); vectors
+    of one length go straight to the Op, anything else is broadcast and flattened first.
+
+    >>> logp, slope = binomial_logit(0.0, 1.0, 2.0)
+    >>> round(float(logp.eval()), 6), float(slope.eval())
+    (-1.386294, 0.0)
+    """
+    values = [pt.as_tensor_variable(v).astype("float64") for v in (eta, k, n)]
+    if all(v.ndim == 1 for v in values):
+        node = _BINOMIAL_LOGIT.make_node(*values)
+        return node.outputs[0], node.outputs[1]
+    broadcast = pt.broadcast_arrays(*values)
+    node = _BINOMIAL_LOGIT.make_node(*(v.ravel() for v in broadcast))
+    shape = broadcast[0].shape
+    logp, slope = (pt.as_tensor_variable(out) for out in node.outputs)
+    return logp.reshape(shape), slope.reshape(shape)
 
 
 _BINOMIAL_LOGIT = BinomialLogitTerms()
+
+
+# Bump whenever the numba kernel below changes: the on-disk cache is keyed by it.
+KERNEL_VERSION = 2
 
 
 def _register_numba() -> None:
@@ -107,9 +126,13 @@ def _register_numba() -> None:
     )
 
     @register_funcify_default_op_cache_key(BinomialLogitTerms)
-    def _funcify(op: BinomialLogitTerms, node: Apply | None = None, **kwargs: Any) -> Any:
+    def _funcify(
+        op: BinomialLogitTerms, node: Apply | None = None, **kwargs: Any
+    ) -> tuple[Any, int]:
         @numba_njit
         def binomial_logit_kernel(eta, k, n):  # type: ignore[no-untyped-def]
+            if k.size != eta.size or n.size != eta.size:
+                raise ValueError("eta, k and n differ in length")
             logp = np.empty_like(eta)
             slope = np.empty_like(eta)
             for i in range(eta.size):
@@ -122,7 +145,8 @@ def _register_numba() -> None:
                 slope[i] = k[i] - n[i] * sigmoid
             return logp, slope
 
-        return binomial_logit_kernel
+        # PyTensor caches the compiled kernel on disk under the Op's type and this number.
+        return binomial_logit_kernel, KERNEL_VERSION
 
 
 _register_numba()

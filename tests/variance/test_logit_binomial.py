@@ -75,3 +75,16 @@ def test_the_slope_output_is_not_differentiated():
     eta = pt.dvector("eta")
     with pytest.raises(NotImplementedError, match="slope"):
         pt.grad(pt.sum(binomial_logit(eta, np.ones(3), np.ones(3))[1]), eta)
+
+
+def test_scalars_broadcast_and_mismatched_cells_are_refused():
+    logp, _ = binomial_logit(pt.as_tensor(0.3), np.array([2.0, 0.0]), 4.0)
+    np.testing.assert_allclose(
+        logp.eval(), binomial_logit_terms(np.full(2, 0.3), np.array([2.0, 0.0]), np.full(2, 4.0))[0]
+    )
+    eta = pt.dvector("eta")
+    mismatched = binomial_logit(eta, pt.dvector("k"), pt.dvector("n"))[0]
+    for mode in ["NUMBA", "FAST_COMPILE"]:
+        function = pytensor.function([eta, *mismatched.owner.inputs[1:]], mismatched, mode=mode)
+        with pytest.raises(ValueError, match="differ"):
+            function(np.zeros(3), np.zeros(2), np.ones(3))
