@@ -99,11 +99,13 @@ MIN_ROWS = 64
 # logits (the one-row-at-a-time attention kernel, and the tiled matmul forced above);
 # sampling's branch batches are padded to it.
 SAMPLE_ROWS = 2
-# Sequences: 0 the prompt, 1 to SCRATCH - 1 sampled runs, SCRATCH filler rows.
-N_SEQ = MIN_ROWS
+# Sequences: 0 the prompt, 1 to SCRATCH - 1 sampled runs, SCRATCH filler rows; as many as
+# the smallest n_batch allows (llama.cpp reserves an output per sequence within n_batch),
+# so that many runs' branches share each decode.
+N_SEQ = 2 * MIN_ROWS
 SCRATCH = N_SEQ - 1
 # Cache cells beyond the context window: filler rows and a group's sampled tokens.
-EXTRA_CELLS = 1024 + MIN_ROWS
+EXTRA_CELLS = 2048 + MIN_ROWS
 
 
 def split(n_tokens: int, n_batch: int) -> list[tuple[int, int]]:

@@ -46,19 +46,30 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from study.engines.draws import TokenDistribution, choice_stream
-from study.engines.llama_runtime import EXTRA_CELLS, SAMPLE_ROWS, SCRATCH, LlamaRuntime
+from study.engines.llama_runtime import (
+    EXTRA_CELLS,
+    MIN_ROWS,
+    SAMPLE_ROWS,
+    SCRATCH,
+    LlamaRuntime,
+)
 from study.engines.rolling import RollingContext
 
 
 def runs_at_once(max_tokens: int) -> int:
-    """How many runs' branches are decoded together: each needs a sequence of its own
-    (1 to SCRATCH - 1), their rows must stay one batch of at most 63, and their cells,
-    at most ``max_tokens`` each, must fit the cache's extra cells beside the fillers.
+    """How many runs' branches are decoded together (a wave): each needs a sequence of
+    its own (1 to SCRATCH - 1), and their cells, at most ``max_tokens`` each, must fit
+    the cache's extra cells beside the fillers.
 
     >>> runs_at_once(16), runs_at_once(64), runs_at_once(10_000)
-    (62, 16, 1)
+    (126, 32, 1)
     """
     return max(1, min(SCRATCH - 1, (EXTRA_CELLS - SAMPLE_ROWS) // max(1, max_tokens)))
+
+
+# Rows of one branch decode: at most this many, so flash attention keeps the kernel of
+# SAMPLE_ROWS to MIN_ROWS - 1 rows (a wave's rows of one depth take several decodes).
+BRANCH_ROWS = MIN_ROWS - 1
 
 
 @dataclass
@@ -225,22 +236,24 @@ class OnePassSampler:
                 runtime.share_prefix(seq, branch.position)
         frontier = wave
         while frontier:
-            runtime.decode_rows(
-                [branch.token for branch in frontier],
-                [branch.position for branch in frontier],
-                [[sequences[(b.choice, run)] for run in b.runs] for b in frontier],
-                [True] * len(frontier),
-                min_rows=SAMPLE_ROWS,
-            )
-            self.branch_rows += len(frontier)
             children: list[_Branch] = []
-            for row, branch in enumerate(frontier):
-                distribution = TokenDistribution(runtime.logits(row), self.temperature)
-                depth = branch.depth + 1
-                for token, runs, text in self._draw(distribution, branch, depth):
-                    children.append(
-                        _Branch(branch.choice, token, branch.position + 1, runs, text, depth)
-                    )
+            for offset in range(0, len(frontier), BRANCH_ROWS):
+                rows = frontier[offset : offset + BRANCH_ROWS]
+                runtime.decode_rows(
+                    [branch.token for branch in rows],
+                    [branch.position for branch in rows],
+                    [[sequences[(b.choice, run)] for run in b.runs] for b in rows],
+                    [True] * len(rows),
+                    min_rows=SAMPLE_ROWS,
+                )
+                self.branch_rows += len(rows)
+                for row, branch in enumerate(rows):
+                    distribution = TokenDistribution(runtime.logits(row), self.temperature)
+                    depth = branch.depth + 1
+                    for token, runs, text in self._draw(distribution, branch, depth):
+                        children.append(
+                            _Branch(branch.choice, token, branch.position + 1, runs, text, depth)
+                        )
             frontier = children
         for seq in range(1, 1 + len(sequences)):
             runtime.drop_sequence(seq)

@@ -164,19 +164,19 @@ def test_a_branch_does_not_see_the_transcript_after_it(model, request) -> None:
     assert digests([240, 240, 240], mates=12) == alone
 
 
-def test_runs_branch_in_waves_and_across_batches_as_alone(smollm) -> None:
+def test_runs_branch_in_waves_and_across_batches_as_alone(smollm, monkeypatch) -> None:
     """Many choice points per batch (dezfouli2019), batches of 128 tokens or a little
-    more, so that one choice point's rows straddle two batches, and a max_tokens that
-    lets only 5 runs branch at once: a group of 6 visits its choice points in other
-    waves than a run alone, and each run still gets its own bytes (each draw comes from
-    the run's stream for that choice point)."""
-    from study.engines import llamacpp
+    more, so that one choice point's rows straddle two batches, waves of 4 runs and
+    branch decodes of at most 3 rows (the engine's limits made small): a group of 6
+    visits its choice points in other waves and decodes than a run alone, and each run
+    still gets its own bytes (each draw comes from the run's stream for that choice
+    point)."""
+    from study.engines import llamacpp, sample_pass
     from study.engines.llama_runtime import split
-    from study.engines.sample_pass import runs_at_once
 
-    max_tokens = 200
-    assert runs_at_once(max_tokens) == 5
-    runs = run_requests("dezfouli2019", 20, range(6), max_tokens=max_tokens)
+    monkeypatch.setattr(sample_pass, "runs_at_once", lambda max_tokens: 4)
+    monkeypatch.setattr(sample_pass, "BRANCH_ROWS", 3)
+    runs = run_requests("dezfouli2019", 30, range(6), max_tokens=8)
     prompt = smollm.tokenize(runs[0].prompt, runs[0].spans)
 
     def straddles(n_batch: int) -> bool:
