@@ -60,13 +60,10 @@ class RollingContext:
         *,
         reserve: int = 0,
         on_batch: BatchHook | None = None,
-        before_rebuild: Callable[[], None] | None = None,
     ) -> None:
         """Evaluate ``tokens`` after everything so far; hand the logits of flagged
-        tokens to ``sink``, then call ``on_batch`` after each batch, and
-        ``before_rebuild`` before the window is rebuilt (the cache is cleared).
-        ``reserve`` keeps that many cache slots free after the last batch (room to
-        generate from it)."""
+        tokens to ``sink``, then call ``on_batch`` after each batch. ``reserve`` keeps
+        that many cache slots free after the last batch (room to generate from it)."""
         runtime = self.runtime
         step = runtime.n_batch
         if len(self.history) + len(tokens) + reserve > runtime.n_ctx:
@@ -80,8 +77,6 @@ class RollingContext:
         for start, end in batches:
             room = end - start + (reserve if end == len(tokens) else 0)
             if self.n_cached + room > runtime.n_ctx:
-                if before_rebuild is not None:
-                    before_rebuild()
                 self._rebuild(room)
             chunk = tokens[start:end]
             flags = outputs[start:end]

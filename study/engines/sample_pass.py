@@ -16,13 +16,11 @@ for all the runs at once:
   ``q``: it gets a sequence of its own in llama.cpp's unified KV cache that shares the
   transcript's cells of positions before ``q`` only (the transcript's later cells stay
   in the cache, invisible to it), and its tokens are decoded at ``q, q + 1, ...``. Runs
-  that drew the same tokens share a row. After the pass (or before the rolling window
-  is rebuilt, which clears the cache) the branches of all the choice points are decoded
-  side by side, breadth first, one row per distinct prefix, in batches of
-  :data:`SAMPLE_ROWS` to 63 rows (padded with filler rows), in waves of as many runs as
-  the cache has sequences and cells for (:func:`runs_at_once`); a wave's sequences are
-  dropped before the next. So the decodes of branches at different choice points, which
-  would each pay for reading the model's weights, are shared.
+  that drew the same tokens share a row. The branches of every choice point of the
+  batch are decoded side by side, breadth first, one row per distinct prefix, in
+  batches of :data:`SAMPLE_ROWS` to 63 rows (padded with filler rows) and as many runs
+  at once as the cache has sequences and cells for; then their sequences are dropped
+  and the next batch of the transcript follows.
 
 Why a run's tokens are the same bits alone or in any group: the transcript's batches
 depend on the prompt alone; a branch row is computed by flash attention's
