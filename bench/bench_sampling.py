@@ -6,8 +6,10 @@
 For R runs of one (person, persona) (the first participant of thoma2025riskychoice and
 of dezfouli2019, persona ``none``, run seeds as the respond stage makes them), in one
 run with one engine: tokens evaluated and wall time of sampling the R runs as one group
-(flash attention on, the default: the runs' tokens decoded side by side,
-study.engines.sample_batch; off: one run's token at a time, study.engines.sample_tree),
+(flash attention on, the default: one scoring pass whose rows serve every run while it
+draws the human's tokens, then the runs' branches off the transcript decoded side by
+side, study.engines.sample_pass; off: one run's token at a time,
+study.engines.sample_tree),
 divided by those of one scoring pass of the same prompt (same engine settings). Filler
 rows (small batches padded, study.engines.llama_runtime) are counted apart.
 Goals (issue 15): at most 1.3 at R = 10 and 2.0 at R = 30. Sampling each run alone

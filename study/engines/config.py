@@ -105,10 +105,11 @@ class LlamaCppEngineConfig(EngineConfig):
     # repacking off (see study.engines.llama_runtime). False may be faster.
     batch_invariant: bool = True
     # llama.cpp's flash-attention kernels: up to twice the scoring speed on long
-    # transcripts, and the runs of a group decoded side by side (study.engines.sample_batch).
-    # Batch-invariant from 64-row batches, and among batches of 8 to 63 rows; the engine
-    # pads smaller batches with filler rows so one pass still equals per-choice scoring.
-    # Off: the kernels without flash attention (sampling one run's token at a time).
+    # transcripts, and a group's runs sampled from one scoring pass plus their branches
+    # (study.engines.sample_pass). Batch-invariant from 64-row batches, and among batches
+    # of 2 to 63 rows; the engine pads smaller batches with filler rows so one pass still
+    # equals per-choice scoring. Off: the kernels without flash attention (sampling one
+    # run's token at a time, depth first).
     # Measurements: study.engines.llama_runtime.
     flash_attn: bool = True
 

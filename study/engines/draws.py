@@ -23,6 +23,18 @@ def run_stream(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
 
+def choice_stream(seed: int, choice: int) -> np.random.Generator:
+    """The random stream of the run with seed ``seed`` at choice point ``choice``: its
+    draws there do not depend on how many it made at other choice points, nor on the
+    order in which an engine visits them.
+
+    >>> a, b = choice_stream(7, 0).random(), choice_stream(7, 1).random()
+    >>> a != b and a == choice_stream(7, 0).random()
+    True
+    """
+    return np.random.Generator(np.random.PCG64([seed, choice]))
+
+
 class TokenDistribution:
     """The next-token distribution of one row of logits at one temperature."""
 

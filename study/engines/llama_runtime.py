@@ -42,19 +42,29 @@ after a 300-token prefix against the same rows in one 512-row batch:
   256 or more cached tokens also depends on the thread count (up to 2.2 on some
   logit between 1 and 4 threads), so samples do; batches of 2 or more rows do not.
 
-Batches of 8 to 63 rows, which all take flash attention's one-row-at-a-time kernel,
-give the same bits as one another (both models, after 0 and 700 cached tokens; Gemma's
-batches of 2 to 7 rows differ, one-row batches differ after 256 or more cached tokens).
-That kernel reads a row's visible cells one after another in cell order and skips the
-others, so a row's logits do not depend on what other sequences hold in the cache.
+Batches of 2 to 63 rows, which all take flash attention's one-row-at-a-time kernel,
+give the same bits as one another (both models, after 100 and 1,290 cached tokens, 1 and
+2 threads; one-row batches differ after 256 or more cached tokens) once every matrix
+product takes the same kernel whatever its row count: ggml's tiled K-quant matmul is
+used for 8 rows or more and its vector kernel below that, which made Gemma's batches of
+2 to 7 rows differ from larger ones, and made a token's logits depend on how many rows
+of its batch request logits (llama.cpp computes the last layer's feed-forward for those
+rows only: 1 to 7 such rows against 8 or more changed 262,063 of Gemma's 262,144 logits
+by up to 0.0026 at a row 1,291 tokens in). Importing this module therefore sets
+``GGML_CPU_TILED_MM_FORCE=1`` (read once per process by ggml, at its first matrix
+product): the tiled kernel at every row count, after which a token's logits no longer
+depend on how many logits its batch requests (1 to 13 requested rows give the same bits).
+Flash attention's kernel for up to 63 rows reads a row's visible cells one after
+another in cell order and skips the others, so a row's logits do not depend on what
+other sequences hold in the cache.
 
 So every batch the engine makes is padded: scoring batches to at least :data:`MIN_ROWS`
 rows, which makes one pass equal per-choice scoring bit for bit at every choice point,
 the prompt's first 64 tokens included (tests/engines/test_llamacpp.py; the fillers cost
 at most 63 rows, only on prompts or contexts under 64 tokens), and, with flash attention
-on, sampling batches to at least :data:`SAMPLE_ROWS` rows, so no decode depends on the
-thread count and a run's sampled tokens are the same bits decoded alone or beside other
-runs (study.engines.sample_batch). Between the two settings, scores differ as between
+on, sampling's branch batches to at least :data:`SAMPLE_ROWS` rows, so no decode depends
+on the thread count and a run's sampled tokens are the same bits decoded alone or beside
+other runs (study.engines.sample_pass). Between the two settings, scores differ as between
 any two kernels: up to 0.54 nats per choice point (mean 0.04) on dezfouli2019's first
 transcript cut to 32,768 characters, Gemma. Flash attention scores that transcript 1.6
 times as fast, the whole one (19,865 tokens) twice as fast (docs/sections/engines.md).
@@ -73,6 +83,10 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 
+# ggml's tiled K-quant matrix product at every row count (see above); ggml reads this
+# once, at the process's first matrix product, so it is set before any model runs.
+os.environ["GGML_CPU_TILED_MM_FORCE"] = "1"
+
 # llama-cpp-python prints every llama.cpp log line to stderr unless its logger's level
 # says otherwise; keep errors only.
 logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
@@ -82,13 +96,16 @@ logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
 # on or off (see above: invariant from 8 rows with it off, 64 with it on).
 MIN_ROWS = 64
 # With flash attention on, batches of this many to MIN_ROWS - 1 rows give bit-identical
-# logits (the one-row-at-a-time attention kernel); sampling's batches are padded to it.
-SAMPLE_ROWS = 8
-# Sequences: 0 the prompt, 1 to SCRATCH - 1 sampled runs, SCRATCH filler rows.
-N_SEQ = MIN_ROWS
+# logits (the one-row-at-a-time attention kernel, and the tiled matmul forced above);
+# sampling's branch batches are padded to it.
+SAMPLE_ROWS = 2
+# Sequences: 0 the prompt, 1 to SCRATCH - 1 sampled runs, SCRATCH filler rows; as many as
+# the smallest n_batch allows (llama.cpp reserves an output per sequence within n_batch),
+# so that many runs' branches share each decode.
+N_SEQ = 2 * MIN_ROWS
 SCRATCH = N_SEQ - 1
 # Cache cells beyond the context window: filler rows and a group's sampled tokens.
-EXTRA_CELLS = 1024 + MIN_ROWS
+EXTRA_CELLS = 2048 + MIN_ROWS
 
 
 def split(n_tokens: int, n_batch: int) -> list[tuple[int, int]]:
@@ -298,6 +315,11 @@ class LlamaRuntime:
         """Make sequence ``seq`` see everything sequence 0 holds (no data is copied:
         the cells are tagged with ``seq`` too)."""
         llama_cpp.llama_memory_seq_cp(self.memory, 0, seq, -1, -1)
+
+    def share_prefix(self, seq: int, end: int) -> None:
+        """Make sequence ``seq`` see sequence 0's cells of positions before ``end`` only
+        (a branch off the prompt at ``end``; the prompt's later cells stay, unseen)."""
+        llama_cpp.llama_memory_seq_cp(self.memory, 0, seq, 0, end)
 
     def drop_sequence(self, seq: int) -> None:
         """Forget sequence ``seq``: its own cells are freed, shared ones lose its tag."""

@@ -8,14 +8,18 @@ the shipped experiments with both models); an option set with a multi-token opti
 scored exactly by evaluating each option after the choice point's context, at the cost
 of one more pass per such choice point.
 
-Sample mode walks the prompt once for all the runs of a (person, persona) (consecutive
-requests that differ only in their seed, study.engines.groups): it evaluates the true
-history up to a choice point's ``<<`` once, samples every run's response until ``>>``,
-each run with its own seeded stream and sharing the decodes of prefixes that runs drew
-alike (study.engines.sample_tree), rolls the KV cache back to the ``<<``, and goes on
-with the true response. A run's samples are the same bits alone or in a group. The
-group's evaluated tokens are split evenly among its runs (each stored request's cost).
-Prompts longer than the context window stream through a rolling cache
+Sample mode evaluates the prompt once for all the runs of a (person, persona)
+(consecutive requests that differ only in their seed, study.engines.groups). With flash
+attention on (the default) that is the scoring pass itself, with logits kept at every
+choice point's ``<<`` and response tokens: each run draws from those rows while it draws
+the human's tokens, and only a run that leaves the transcript is decoded, on a branch
+that sees the transcript before it (study.engines.sample_pass). Without flash attention
+the true history up to each ``<<`` is appended, every run's response sampled one token
+at a time sharing the decodes of prefixes that runs drew alike, and the cache rolled
+back to the ``<<`` (study.engines.sample_tree). Each run draws with its own seeded
+streams; a run's samples are the same bits alone or in a group. The group's evaluated
+tokens (the pass, the branches) are split evenly among its runs (each stored request's
+cost). Prompts longer than the context window stream through a rolling cache
 (study.engines.rolling).
 """
 
@@ -34,11 +38,11 @@ from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreR
 from study.engines.config import EngineConfig, LlamaCppEngineConfig, ModelConfig
 from study.engines.draws import run_stream
 from study.engines.groups import attribute, run_groups
-from study.engines.llama_runtime import MIN_ROWS, SAMPLE_ROWS, LlamaRuntime, log_normaliser
+from study.engines.llama_runtime import MIN_ROWS, LlamaRuntime, log_normaliser
 from study.engines.models import file_sha256, resolve_gguf
 from study.engines.pieces import cut
 from study.engines.rolling import RollingContext
-from study.engines.sample_batch import sample_choice_point_batched
+from study.engines.sample_pass import sample_in_one_pass
 from study.engines.sample_tree import sample_choice_point
 from study.errors import ConfigError
 
@@ -280,17 +284,41 @@ class LlamaCppEngine:
         over the prompt; each run's responses are those it would get alone."""
         shared = group[0]
         prompt = self.tokenize(shared.prompt, shared.spans, shared.template_chars)
+        if self.settings.flash_attn:
+            # One pass as scoring makes it, then each run's branches off the transcript
+            # (study.engines.sample_pass).
+            rolling = RollingContext(self.runtime, prompt.tokens[: prompt.head])
+            per_run = sample_in_one_pass(
+                rolling,
+                prompt.tokens,
+                prompt.responses,
+                [request.seed for request in group],
+                max_tokens=shared.max_tokens,
+                temperature=shared.temperature,
+                stop=STOP,
+            )
+        else:
+            rolling, per_run = self._sample_depth_first(group, prompt)
+        costs = attribute(rolling.tokens_evaluated, len(group))
+        return [
+            SampleResult(
+                responses=tuple(text.decode("utf-8", errors="replace") for text in texts),
+                tokens_evaluated=cost,
+                prompt_tokens=len(prompt.tokens),
+            )
+            for texts, cost in zip(per_run, costs, strict=True)
+        ]
+
+    def _sample_depth_first(
+        self, group: Sequence[SampleRequest], prompt: TokenizedPrompt
+    ) -> tuple[RollingContext, list[list[bytes]]]:
+        """Without flash attention: the true history up to each ``<<`` appended in
+        short batches, then one run's token at a time (study.engines.sample_tree)."""
+        shared = group[0]
         tokens = prompt.tokens
-        flash = self.settings.flash_attn
-        # Flash attention: the runs' tokens decoded side by side, in batches of at least
-        # SAMPLE_ROWS rows (study.engines.sample_batch); without it, one run's token at
-        # a time, depth first (study.engines.sample_tree).
-        sampler = sample_choice_point_batched if flash else sample_choice_point
-        rolling = RollingContext(
-            self.runtime, tokens[: prompt.head], min_rows=SAMPLE_ROWS if flash else 1
-        )
+        rolling = RollingContext(self.runtime, tokens[: prompt.head], min_rows=1)
         streams = [run_stream(request.seed) for request in group]
-        responses: list[list[str]] = [[] for _ in group]
+        per_run: list[list[bytes]] = [[] for _ in group]
         cursor = 0
         for start, _end in prompt.responses:
             context = tokens[cursor:start]
@@ -298,7 +326,7 @@ class LlamaCppEngine:
             if flags:
                 flags[-1] = True
                 rolling.append(context, flags, reserve=shared.max_tokens)
-            texts = sampler(
+            texts = sample_choice_point(
                 rolling,
                 streams,
                 max_tokens=shared.max_tokens,
@@ -306,13 +334,9 @@ class LlamaCppEngine:
                 stop=STOP,
             )
             for run, text in enumerate(texts):
-                responses[run].append(text.decode("utf-8", errors="replace"))
+                per_run[run].append(text)
             cursor = start
-        costs = attribute(rolling.tokens_evaluated, len(group))
-        return [
-            SampleResult(responses=tuple(texts), tokens_evaluated=cost, prompt_tokens=len(tokens))
-            for texts, cost in zip(responses, costs, strict=True)
-        ]
+        return rolling, per_run
 
     def close(self) -> None:
         self.runtime.close()

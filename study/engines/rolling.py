@@ -28,6 +28,9 @@ from study.engines.llama_runtime import MIN_ROWS, LlamaRuntime, split
 
 # Called with (index of the token in the prompt, that token's logits).
 LogitsSink = Callable[[int, np.ndarray], None]
+# Called after each batch with (index of its first token in the prompt, index after its
+# last, cache position of its first token), while the batch's logits are in place.
+BatchHook = Callable[[int, int, int], None]
 
 
 class RollingContext:
@@ -56,10 +59,11 @@ class RollingContext:
         sink: LogitsSink | None = None,
         *,
         reserve: int = 0,
+        on_batch: BatchHook | None = None,
     ) -> None:
         """Evaluate ``tokens`` after everything so far; hand the logits of flagged
-        tokens to ``sink``. ``reserve`` keeps that many cache slots free after the last
-        batch (room to generate from it)."""
+        tokens to ``sink``, then call ``on_batch`` after each batch. ``reserve`` keeps
+        that many cache slots free after the last batch (room to generate from it)."""
         runtime = self.runtime
         step = runtime.n_batch
         if len(self.history) + len(tokens) + reserve > runtime.n_ctx:
@@ -76,6 +80,7 @@ class RollingContext:
                 self._rebuild(room)
             chunk = tokens[start:end]
             flags = outputs[start:end]
+            position = self.n_cached
             self._decode(chunk, flags, self.min_rows)
             if sink is not None:
                 base = len(self.history)
@@ -83,6 +88,8 @@ class RollingContext:
                     if flagged:
                         sink(base + i, runtime.logits(i))
             self.history.extend(chunk)
+            if on_batch is not None:
+                on_batch(start, end, position)
 
     def _decode(self, tokens: Sequence[int], outputs: Sequence[bool], min_rows: int) -> None:
         self.runtime.decode(tokens, self.n_cached, outputs, min_rows=min_rows)

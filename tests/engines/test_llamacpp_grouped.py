@@ -3,6 +3,7 @@ evaluation of the transcript, and each run's samples are the bytes it gets alone
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import pytest
@@ -119,3 +120,76 @@ def test_a_group_rolls_through_a_small_window_as_its_runs_do_alone(smollm) -> No
     assert [g.responses for g in grouped] == [a.responses for a in alone]
     # The rebuilds are evaluated once for the group, once per run alone.
     assert sum(g.tokens_evaluated for g in grouped) < sum(a.tokens_evaluated for a in alone)
+
+
+@pytest.mark.parametrize("model", ["gemma", "smollm"])
+def test_a_branch_does_not_see_the_transcript_after_it(model, request) -> None:
+    """A run leaves the transcript at position p in a sequence that shares the
+    transcript's cells before p only, while the transcript's later cells stay in the
+    cache (study.engines.sample_pass). Its rows get the same bits as after a transcript
+    evaluated only up to p, in other batches, and beside other rows (flash attention's
+    kernel for 2 to 63 rows skips cells a row does not see). p lies past Gemma's
+    512-token sliding window."""
+    from study.engines.llama_runtime import SAMPLE_ROWS
+
+    runtime = request.getfixturevalue(model).runtime
+    tokens = runtime.tokenize(participants("dezfouli2019", 1)[0].transcript, bos=True)[:720]
+    p = 600
+    branch = [tokens[p + 3], tokens[p + 7], tokens[p + 1]]
+
+    def digests(plan: list[int], mates: int) -> list[str]:
+        runtime.clear()
+        start = 0
+        for size in plan:
+            runtime.decode(tokens[start : start + size], start, [False] * size, min_rows=64)
+            start += size
+        for seq in range(1, 2 + mates):
+            runtime.share_prefix(seq, p)
+        rows = []
+        for depth, token in enumerate(branch):
+            runtime.decode_rows(
+                [token, *tokens[9 : 9 + mates]],
+                [p + depth] * (1 + mates),
+                [[seq] for seq in range(1, 2 + mates)],
+                [True] * (1 + mates),
+                min_rows=SAMPLE_ROWS,
+            )
+            rows.append(hashlib.sha256(runtime.logits(0).tobytes()).hexdigest())
+        for seq in range(1, 2 + mates):
+            runtime.drop_sequence(seq)
+        return rows
+
+    alone = digests([300, 300], mates=0)
+    assert digests([360, 360], mates=0) == alone
+    assert digests([240, 240, 240], mates=12) == alone
+
+
+def test_runs_branch_in_waves_and_across_batches_as_alone(smollm, monkeypatch) -> None:
+    """Many choice points per batch (dezfouli2019), batches of 128 tokens or a little
+    more, so that one choice point's rows straddle two batches, waves of 4 runs and
+    branch decodes of at most 3 rows (the engine's limits made small): a group of 6
+    visits its choice points in other waves and decodes than a run alone, and each run
+    still gets its own bytes (each draw comes from the run's stream for that choice
+    point)."""
+    from study.engines import llamacpp, sample_pass
+    from study.engines.llama_runtime import split
+
+    monkeypatch.setattr(sample_pass, "runs_at_once", lambda max_tokens: 4)
+    monkeypatch.setattr(sample_pass, "BRANCH_ROWS", 3)
+    runs = run_requests("dezfouli2019", 30, range(6), max_tokens=8)
+    prompt = smollm.tokenize(runs[0].prompt, runs[0].spans)
+
+    def straddles(n_batch: int) -> bool:
+        """A batch ends between a choice point's ``<<`` and its last response token."""
+        bounds = [start for start, _ in split(len(prompt.tokens), n_batch)]
+        return any(start <= b < end for b in bounds for start, end in prompt.responses)
+
+    n_batch = next(n for n in range(128, 256) if straddles(n))
+    small = llamacpp.build(replace(smollm.settings, n_batch=n_batch), smollm.model)
+    try:
+        grouped = list(small.sample(runs))
+        alone = [next(small.sample([run])) for run in runs]
+    finally:
+        small.close()
+    assert [g.responses for g in grouped] == [a.responses for a in alone]
+    assert len({g.responses for g in grouped}) > 1
