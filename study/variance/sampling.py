@@ -88,7 +88,7 @@ def default_target_accept(n_parameters: int) -> float:
     :data:`LARGE_MODEL` parameters the target is 0.7: the step size that maximises
     effective draws per gradient falls as the dimension grows, with an acceptance near
     0.65 in the limit (Beskos, Pillai, Roberts, Sanz-Serna and Stuart 2013), and there a
-    gradient is what costs. Measured on the benchmark's million rows (11,000 parameters):
+    gradient is what costs. Measured on the benchmark's million rows (10,013 parameters):
     23 leapfrog steps per draw instead of 31, 300 draws per chain to the gate instead of
     350, no divergences (docs/sections/variance.md). A divergence still fails the gate,
     and the retry raises the target (:func:`study.variance.attempts.retry_settings`).
