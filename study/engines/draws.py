@@ -8,14 +8,20 @@ point's ``<<``, so the vocabulary-wide work (exponentials and their running sum 
 262,144 entries with Gemma 3) is done once per choice point, not once per run.
 
 The draw is exact inverse-CDF sampling at temperature ``T``: token ``i`` has weight
-``exp((logit_i - max) / T)``, and a uniform ``u`` in [0, 1) picks the first token whose
-running sum (float64, in token-id order) exceeds ``u`` times the total. Temperature 0 is
-greedy (the first token of highest logit) and consumes no random number.
+``exp((logit_i - max) / T)`` (float32), and a uniform ``u`` in [0, 1) picks the first
+token whose running sum (float64, in token-id order) exceeds ``u`` times the total. The
+running sum is taken in two levels, blocks of :data:`BLOCK` tokens and then the tokens
+of the block the target falls in, which changes only the last bits of where the
+boundaries between tokens lie. Temperature 0 is greedy (the first token of highest
+logit) and consumes no random number.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+# Tokens per block of the two-level running sum (see TokenDistribution).
+BLOCK = 1024
 
 
 def run_stream(seed: int) -> np.random.Generator:
@@ -36,17 +42,30 @@ def choice_stream(seed: int, choice: int) -> np.random.Generator:
 
 
 class TokenDistribution:
-    """The next-token distribution of one row of logits at one temperature."""
+    """The next-token distribution of one row of logits at one temperature.
+
+    Built once per row and shared by every run that reads the row, so what a row costs
+    is what building costs: the exponentials (float32, vectorised) and one float64 sum
+    per block of :data:`BLOCK` tokens. A draw then walks the few hundred block totals
+    and the running sum of one block, not of the whole vocabulary (a running sum over
+    Gemma's 262,144 entries costs 2.4 ms, eight times the rest of building).
+    """
 
     def __init__(self, logits: np.ndarray, temperature: float) -> None:
         if temperature <= 0.0:
             self._greedy: int | None = int(np.argmax(logits))
-            self._cumulative = np.empty(0)
             return
         self._greedy = None
         top = np.float32(logits.max())
-        weights = np.exp((logits - top) * np.float32(1.0 / temperature))
-        self._cumulative = np.cumsum(weights, dtype=np.float64)
+        weights = np.exp((logits - top) * np.float32(1.0 / temperature)).astype(np.float64)
+        self._size = weights.size
+        whole = self._size // BLOCK * BLOCK
+        # Block totals: the full blocks, then the tail block of the vocabulary's rest.
+        totals = weights[:whole].reshape(-1, BLOCK).sum(axis=1)
+        if whole < self._size:
+            totals = np.append(totals, weights[whole:].sum())
+        self._weights = weights
+        self._block_ends = np.cumsum(totals)
 
     def draw(self, stream: np.random.Generator) -> int:
         """One token for the run whose stream is ``stream`` (advancing it by one draw).
@@ -61,7 +80,19 @@ class TokenDistribution:
         """
         if self._greedy is not None:
             return self._greedy
-        target = stream.random() * self._cumulative[-1]
-        token = int(np.searchsorted(self._cumulative, target, side="right"))
-        # u * total < total, so a token is always found; guard the float edge anyway.
-        return min(token, len(self._cumulative) - 1)
+        target = stream.random() * self._block_ends[-1]
+        # u * total < total, so a block is always found; guard the float edge anyway.
+        block = min(
+            int(np.searchsorted(self._block_ends, target, side="right")), len(self._block_ends) - 1
+        )
+        # Blocks before this one hold less than the target; only a positive block can
+        # be found (a zero block's end equals the end before it).
+        before = self._block_ends[block - 1] if block else 0.0
+        start = block * BLOCK
+        inside = np.cumsum(self._weights[start : start + BLOCK])
+        offset = int(np.searchsorted(inside, target - before, side="right"))
+        if offset >= inside.size:
+            # Rounding (the block's total was summed in another order than its running
+            # sum): the block's last token of positive weight.
+            offset = int(np.flatnonzero(self._weights[start : start + BLOCK])[-1])
+        return start + offset
