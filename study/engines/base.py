@@ -84,6 +84,11 @@ class SampleRequest:
     options: tuple[tuple[str, ...], ...] | None = None
     tags: Tags = ()
     template_chars: int = 0
+    # sampling.mode=match: a run may stop as soon as its text can no longer become the
+    # human's response (the prompt's text at the span) followed by ``>>``; whether it
+    # matches is then decided, and the rest of its response need not be generated
+    # (study.engines.stopping). Engines that cannot stop on this generate it whole.
+    stop_at_mismatch: bool = False
 
 
 @dataclass(frozen=True, slots=True)

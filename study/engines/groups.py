@@ -23,6 +23,7 @@ def _shared(request: SampleRequest) -> tuple[object, ...]:
         request.temperature,
         request.options,
         request.tags,
+        request.stop_at_mismatch,
     )
 
 

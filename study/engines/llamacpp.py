@@ -36,7 +36,7 @@ import numpy as np
 from study.code_version import code_version
 from study.engines.base import SampleRequest, SampleResult, ScoreRequest, ScoreResult
 from study.engines.config import EngineConfig, LlamaCppEngineConfig, ModelConfig
-from study.engines.draws import run_stream
+from study.engines.draws import choice_stream
 from study.engines.groups import attribute, run_groups
 from study.engines.llama_runtime import MIN_ROWS, LlamaRuntime, log_normaliser
 from study.engines.models import file_sha256, resolve_gguf
@@ -44,9 +44,8 @@ from study.engines.pieces import cut
 from study.engines.rolling import RollingContext
 from study.engines.sample_pass import sample_in_one_pass
 from study.engines.sample_tree import sample_choice_point
+from study.engines.stopping import StopRule, stop_rule
 from study.errors import ConfigError
-
-STOP = b">>"
 
 
 @dataclass
@@ -284,6 +283,7 @@ class LlamaCppEngine:
         over the prompt; each run's responses are those it would get alone."""
         shared = group[0]
         prompt = self.tokenize(shared.prompt, shared.spans, shared.template_chars)
+        rule = stop_rule(shared)
         if self.settings.flash_attn:
             # One pass as scoring makes it, then each run's branches off the transcript
             # (study.engines.sample_pass).
@@ -293,12 +293,11 @@ class LlamaCppEngine:
                 prompt.tokens,
                 prompt.responses,
                 [request.seed for request in group],
-                max_tokens=shared.max_tokens,
+                rule=rule,
                 temperature=shared.temperature,
-                stop=STOP,
             )
         else:
-            rolling, per_run = self._sample_depth_first(group, prompt)
+            rolling, per_run = self._sample_depth_first(group, prompt, rule)
         costs = attribute(rolling.tokens_evaluated, len(group))
         return [
             SampleResult(
@@ -310,28 +309,29 @@ class LlamaCppEngine:
         ]
 
     def _sample_depth_first(
-        self, group: Sequence[SampleRequest], prompt: TokenizedPrompt
+        self, group: Sequence[SampleRequest], prompt: TokenizedPrompt, rule: StopRule
     ) -> tuple[RollingContext, list[list[bytes]]]:
         """Without flash attention: the true history up to each ``<<`` appended in
         short batches, then one run's token at a time (study.engines.sample_tree)."""
         shared = group[0]
         tokens = prompt.tokens
         rolling = RollingContext(self.runtime, tokens[: prompt.head], min_rows=1)
-        streams = [run_stream(request.seed) for request in group]
         per_run: list[list[bytes]] = [[] for _ in group]
         cursor = 0
-        for start, _end in prompt.responses:
+        for choice, (start, _end) in enumerate(prompt.responses):
             context = tokens[cursor:start]
             flags = [False] * len(context)
             if flags:
                 flags[-1] = True
                 rolling.append(context, flags, reserve=shared.max_tokens)
+            # A stream per (run, choice point), as in the one-pass sampler: a run's
+            # draws at a choice point do not depend on how many it made before.
             texts = sample_choice_point(
                 rolling,
-                streams,
-                max_tokens=shared.max_tokens,
+                [choice_stream(request.seed, choice) for request in group],
+                rule=rule,
+                choice=choice,
                 temperature=shared.temperature,
-                stop=STOP,
             )
             for run, text in enumerate(texts):
                 per_run[run].append(text)

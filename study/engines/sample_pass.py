@@ -33,9 +33,10 @@ from a stream of its own, seeded with the run's seed and the choice point's inde
 (:func:`study.engines.draws.choice_stream`), so the order in which the engine visits
 choice points (which depends on how many runs share the batches) changes no draw.
 
-A run stops as in study.engines.sample_tree: at an end-of-generation token (not part of
-the text), when its text contains the stop marker (the text before it is the
-response), or after ``max_tokens`` tokens.
+A run stops by the prompt's :class:`~study.engines.stopping.StopRule`: at the stop
+marker, after ``max_tokens`` tokens, at an end-of-generation token, and with
+``sampling.mode=match`` as soon as it can no longer reproduce the human's response (a
+run that leaves the human's response then costs no branch row at all).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from study.engines.llama_runtime import (
     LlamaRuntime,
 )
 from study.engines.rolling import RollingContext
+from study.engines.stopping import StopRule
 
 
 def runs_at_once(max_tokens: int) -> int:
@@ -106,9 +108,8 @@ class OnePassSampler:
     tokens: Sequence[int]
     responses: Sequence[tuple[int, int]]
     seeds: Sequence[int]
-    max_tokens: int
+    rule: StopRule
     temperature: float
-    stop: bytes
     # texts[run][choice]
     texts: list[list[bytes]] = field(init=False)
     # Branch rows evaluated (not filler rows).
@@ -189,7 +190,7 @@ class OnePassSampler:
                 self._finish(node.choice, runs, node.text)
                 continue
             text = node.text + self.runtime.piece(token)
-            if self.stop in text or depth == self.max_tokens:
+            if self.rule.finished(node.choice, text, depth):
                 self._finish(node.choice, runs, text)
                 continue
             unfinished.append((token, runs, text))
@@ -204,13 +205,13 @@ class OnePassSampler:
 
     def _finish(self, choice: int, runs: list[int], text: bytes) -> None:
         for run in runs:
-            self.texts[run][choice] = text.split(self.stop)[0]
+            self.texts[run][choice] = self.rule.response(text)
             self._streams.pop((run, choice), None)
 
     # -- branches ---------------------------------------------------------------------
 
     def _decode_branches(self, branches: list[_Branch]) -> None:
-        capacity = runs_at_once(self.max_tokens)
+        capacity = runs_at_once(self.rule.max_tokens)
         wave: list[_Branch] = []
         used = 0
         for branch in branches:
@@ -265,16 +266,13 @@ def sample_in_one_pass(
     responses: Sequence[tuple[int, int]],
     seeds: Sequence[int],
     *,
-    max_tokens: int,
+    rule: StopRule,
     temperature: float,
-    stop: bytes,
 ) -> list[list[bytes]]:
-    """Each run's response (bytes before ``stop``) at every choice point: ``texts[run]
-    [choice]``; the pass and the branches' rows are counted in
+    """Each run's response (bytes before the stop marker) at every choice point:
+    ``texts[run][choice]``; the pass and the branches' rows are counted in
     ``rolling.tokens_evaluated``."""
-    sampler = OnePassSampler(
-        rolling.runtime, tokens, responses, seeds, max_tokens, temperature, stop
-    )
+    sampler = OnePassSampler(rolling.runtime, tokens, responses, seeds, rule, temperature)
     sampler.run(rolling)
     rolling.tokens_evaluated += sampler.branch_rows
     return sampler.texts

@@ -12,9 +12,10 @@ in the same order, so its tokens are the same bits whether it is sampled alone o
 group of any size. A group costs one decode per distinct sampled prefix, not one per
 run and token.
 
-A run stops as a run alone stops: at an end-of-generation token (not part of the text),
-when its text contains the stop marker (the text before it is the response), or after
-``max_tokens`` tokens.
+A run stops as a run alone stops, by the prompt's
+:class:`~study.engines.stopping.StopRule` (the stop marker, ``max_tokens``, an
+end-of-generation token, and with ``sampling.mode=match`` a mismatch with the human's
+response).
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ import numpy as np
 
 from study.engines.draws import TokenDistribution
 from study.engines.rolling import RollingContext
+from study.engines.stopping import StopRule
 
 
 @dataclass
 class _ChoicePoint:
     rolling: RollingContext
     streams: Sequence[np.random.Generator]
-    max_tokens: int
+    rule: StopRule
+    choice: int
     temperature: float
-    stop: bytes
     texts: list[bytes]
 
     def expand(self, distribution: TokenDistribution, runs: list[int], text: bytes) -> None:
@@ -50,7 +52,7 @@ class _ChoicePoint:
                 self._finish(members, text)
                 continue
             extended = text + runtime.piece(token)
-            if self.stop in extended or depth == self.max_tokens:
+            if self.rule.finished(self.choice, extended, depth):
                 self._finish(members, extended)
                 continue
             self.rolling.push(token)
@@ -60,20 +62,20 @@ class _ChoicePoint:
 
     def _finish(self, runs: list[int], text: bytes) -> None:
         for run in runs:
-            self.texts[run] = text.split(self.stop)[0]
+            self.texts[run] = self.rule.response(text)
 
 
 def sample_choice_point(
     rolling: RollingContext,
     streams: Sequence[np.random.Generator],
     *,
-    max_tokens: int,
+    rule: StopRule,
+    choice: int,
     temperature: float,
-    stop: bytes,
 ) -> list[bytes]:
-    """Each run's response (bytes before ``stop``) after the context evaluated so far;
-    the cache is back at that context afterwards."""
-    point = _ChoicePoint(rolling, streams, max_tokens, temperature, stop, [b""] * len(streams))
+    """Each run's response (bytes before the stop marker) at choice point ``choice``,
+    after the context evaluated so far; the cache is back at that context afterwards."""
+    point = _ChoicePoint(rolling, streams, rule, choice, temperature, [b""] * len(streams))
     first = TokenDistribution(rolling.runtime.logits(rolling.last_index), temperature)
     point.expand(first, list(range(len(streams))), b"")
     return point.texts

@@ -11,7 +11,10 @@ class SamplingConfig:
     max_tokens: int = 16
     temperature: float = 1.0
     # How runs draw their responses: "free" (the model generates each response, which
-    # may lie off the option set) or "options" (each run draws one option per choice
-    # point from the option probabilities of the score pass; experiments whose options
-    # are single tokens only). Different estimands: study.respond.option_samples.
+    # may lie off the option set), "match" (free generation, stopped as soon as a run
+    # can no longer reproduce the human's response: the same match for every run as
+    # free, its text cut where it missed; study.engines.stopping) or "options" (each
+    # run draws one option per choice point from the option probabilities of the score
+    # pass; experiments whose options are single tokens only). "options" is a different
+    # estimand: study.respond.option_samples.
     mode: str = "free"

@@ -85,7 +85,8 @@ SAMPLE_SCHEMA: dict[str, Any] = {
     "response": pl.String,
     "sampled": pl.String,
     "match": pl.Boolean,
-    # "free" (generated) or "options" (drawn from the score pass's option probabilities).
+    # "free" (generated), "match" (generated until the match was decided) or "options"
+    # (drawn from the score pass's option probabilities).
     "sampling_mode": pl.String,
 }
 PROVENANCE_SCHEMA: dict[str, Any] = dict.fromkeys(

@@ -25,7 +25,9 @@ from study.errors import ConfigError
 from study.personas import RenderedPrompt
 from study.respond.plan import Job
 
-MODES = ("free", "options")
+MODES = ("free", "match", "options")
+# Modes whose runs the engine generates (options: drawn from the score pass).
+GENERATED = ("free", "match")
 
 
 def check_mode(mode: str) -> None:

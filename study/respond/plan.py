@@ -95,6 +95,7 @@ def plan_jobs(
                 max_tokens=sampling.max_tokens,
                 temperature=sampling.temperature,
                 options=per_choice,
+                stop_at_mismatch=sampling.mode == "match",
                 tags=tags,
                 template_chars=rendered.template_chars,
             )

@@ -32,7 +32,12 @@ from study.personas import parse_condition, render_all
 from study.records import Participant
 from study.respond.dryrun import describe_plan
 from study.respond.export import sample_frame, score_frame
-from study.respond.option_samples import check_mode, check_single_token_options, option_samples
+from study.respond.option_samples import (
+    GENERATED,
+    check_mode,
+    check_single_token_options,
+    option_samples,
+)
 from study.respond.plan import Job, plan_jobs
 from study.respond.progress import Progress
 from study.store import ResponseStore
@@ -104,7 +109,7 @@ def respond(
             prompts, options, fingerprint, cfg.runs, cfg.sampling, seed=cfg.seed
         )
         # In options mode the runs are drawn from the score pass, not asked of the engine.
-        engine_samples = sample_jobs if mode == "free" else []
+        engine_samples = sample_jobs if mode in GENERATED else []
         if cfg.dry_run:
             print(
                 describe_plan(prompts, score_jobs, sample_jobs, Path(cfg.store), engine, cfg.fresh)
@@ -125,7 +130,7 @@ def respond(
         score_results = _only(results, ScoreResult)
         sample_results = (
             _only(results, SampleResult)
-            if mode == "free"
+            if mode in GENERATED
             else option_samples(sample_jobs, score_jobs, score_results)
         )
         scores = score_frame(score_jobs, score_results, fingerprint)
