@@ -19,9 +19,9 @@ at a time sharing the decodes of prefixes that runs drew alike, and the cache ro
 back to the ``<<`` (study.engines.sample_tree). Each run draws with its own seeded
 stream per choice point; a run's samples are the same bits alone or in a group. Runs
 stop by study.engines.stopping: with ``sampling.mode=match`` a run that can no longer
-reproduce the human's response stops there, so it costs no decode of its own. The group's evaluated
-tokens (the pass, the branches) are split evenly among its runs (each stored request's
-cost). Prompts longer than the context window stream through a rolling cache
+reproduce the human's response stops there, so it costs no decode of its own. The
+group's evaluated tokens (the pass, the branches) are split evenly among its runs (each
+stored request's cost). Prompts longer than the context window stream through a rolling cache
 (study.engines.rolling).
 """
 
